@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using KnowledgeDistillation.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Runtime;
+
+/// <summary>The environment report that <c>kd info</c> and notebook 00 print.</summary>
+/// <param name="DotNet">The .NET runtime, for example ".NET 10.0.12".</param>
+/// <param name="Os">The operating system and architecture.</param>
+/// <param name="TorchSharp">The TorchSharp package version.</param>
+/// <param name="LibTorch">The libtorch version TorchSharp was built against.</param>
+/// <param name="Threads">torch's intra-op thread count.</param>
+/// <param name="CudaAvailable">Whether TorchSharp reports CUDA.</param>
+/// <param name="CudaDevices">How many CUDA devices.</param>
+/// <param name="AutoDevice">The device that <c>auto</c> picks.</param>
+/// <param name="QuickMode">Whether quick mode (<c>KD_QUICK=1</c>) is on.</param>
+/// <param name="Native">What <see cref="TorchNative"/> did.</param>
+/// <param name="DataDirectory">Where Fashion-MNIST is looked for.</param>
+/// <param name="DataFiles">The shipped files and their checksum status.</param>
+public sealed record EnvironmentReport(
+    string DotNet, string Os, string TorchSharp, string LibTorch, int Threads, bool CudaAvailable, int CudaDevices,
+    string AutoDevice, bool QuickMode, TorchNativeReport Native, string DataDirectory, IReadOnlyList<DataFileCheck> DataFiles)
+{
+    /// <summary>True when all four data files are present with the recorded checksums.</summary>
+    public bool DataValid => DataFiles.All(f => f.Present && f.ChecksumMatches);
+
+    /// <summary>The report as aligned "name: value" lines.</summary>
+    public override string ToString()
+    {
+        var lines = new List<(string, string)>
+        {
+            (".NET", DotNet),
+            ("OS", Os),
+            ("TorchSharp", TorchSharp),
+            ("libtorch", LibTorch),
+            ("threads", Threads.ToString()),
+            ("CUDA available", CudaAvailable ? $"yes ({CudaDevices} device(s))" : "no"),
+            ("device (auto)", AutoDevice),
+            ("quick mode", QuickMode ? "on (KD_QUICK=1)" : "off"),
+            ("torch native", Native.Message),
+            ("dataset", DataDirectory),
+        };
+        foreach (var f in DataFiles)
+            lines.Add(("  " + f.File, !f.Present ? "MISSING" : f.ChecksumMatches ? "ok (SHA-256 matches)" : $"CHECKSUM MISMATCH ({f.ActualSha256})"));
+        int width = lines.Max(l => l.Item1.Length);
+        return string.Join(Environment.NewLine, lines.Select(l => $"{l.Item1.PadRight(width)}  {l.Item2}"));
+    }
+}
+
+/// <summary>Process-wide settings: quick mode, device choice and the environment report.</summary>
+public static class KdEnvironment
+{
+    /// <summary>The environment variable that switches quick mode on (<c>1</c> or <c>true</c>). The notebook harness sets it.</summary>
+    public const string QuickVariable = "KD_QUICK";
+
+    /// <summary>
+    /// Quick mode: small data and few epochs, so that every notebook runs in the test harness in seconds.
+    /// Off by default, so that a person in VS Code gets the full run.
+    /// </summary>
+    public static bool QuickMode =>
+        Environment.GetEnvironmentVariable(QuickVariable) is { } v &&
+        (v == "1" || v.Equals("true", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Returns <paramref name="full"/> normally and <paramref name="quick"/> in quick mode.</summary>
+    /// <example><c>int epochs = KdEnvironment.Pick(full: 10, quick: 1);</c></example>
+    public static T Pick<T>(T full, T quick) => QuickMode ? quick : full;
+
+    /// <summary>
+    /// Parses a device name: <c>auto</c> (CUDA when TorchSharp reports it, else the CPU), <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is not one of those, or CUDA was asked for but is not available.</exception>
+    public static Device ResolveDevice(string name = "auto")
+    {
+        TorchNative.EnsureLoaded();
+        string n = name.Trim().ToLowerInvariant();
+        if (n == "auto") return cuda.is_available() ? CUDA : CPU;
+        if (n == "cpu") return CPU;
+        if (n == "cuda" || n.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            if (!cuda.is_available())
+                throw new ArgumentException($"Device '{name}' was asked for, but CUDA is not available here (TorchSharp-cpu build, or no NVIDIA driver). Use 'auto' or 'cpu'.", nameof(name));
+            if (n == "cuda") return CUDA;
+            if (int.TryParse(n[5..], out int index) && index >= 0 && index < cuda.device_count())
+                return new Device(DeviceType.CUDA, index);
+            throw new ArgumentException($"Device '{name}': there are {cuda.device_count()} CUDA device(s).", nameof(name));
+        }
+        throw new ArgumentException($"Unknown device '{name}'. Use auto, cpu, cuda or cuda:N.", nameof(name));
+    }
+
+    /// <summary>Collects versions, threads, CUDA and dataset status.</summary>
+    public static EnvironmentReport Describe()
+    {
+        var native = TorchNative.EnsureLoaded();
+        var torchSharp = typeof(torch).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "?";
+        bool cudaAvailable = cuda.is_available();
+        return new EnvironmentReport(
+            DotNet: RuntimeInformation.FrameworkDescription,
+            Os: $"{RuntimeInformation.OSDescription} ({RuntimeInformation.OSArchitecture})",
+            TorchSharp: torchSharp,
+            LibTorch: torch.__version__,
+            Threads: torch.get_num_threads(),
+            CudaAvailable: cudaAvailable,
+            CudaDevices: cudaAvailable ? cuda.device_count() : 0,
+            AutoDevice: ResolveDevice("auto").ToString(),
+            QuickMode: QuickMode,
+            Native: native,
+            DataDirectory: FashionMnist.DefaultDirectory,
+            DataFiles: FashionMnist.Verify());
+    }
+
+    /// <summary>Times <paramref name="action"/> once, in seconds.</summary>
+    public static double Time(Action action)
+    {
+        var sw = Stopwatch.StartNew();
+        action();
+        return sw.Elapsed.TotalSeconds;
+    }
+}
