@@ -1,0 +1,249 @@
+using System.Diagnostics;
+using System.Reactive.Linq;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.Commands;
+using Microsoft.DotNet.Interactive.Documents;
+using Microsoft.DotNet.Interactive.Documents.Jupyter;
+using Microsoft.DotNet.Interactive.Events;
+using Microsoft.DotNet.Interactive.Formatting;
+
+namespace KnowledgeDistillation.Notebooks;
+
+/// <summary>How to run a notebook.</summary>
+public sealed record NotebookRunOptions
+{
+    /// <summary>Sets <c>KD_QUICK=1</c> for the kernel: small data and few epochs.</summary>
+    public bool Quick { get; init; }
+
+    /// <summary>The longest one cell may run.</summary>
+    public TimeSpan CellTimeout { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Where to write the executed copy (with outputs); none when null.</summary>
+    public string? ExecutedPath { get; init; }
+
+    /// <summary>Called after each cell.</summary>
+    public Action<CellOutcome>? Progress { get; init; }
+}
+
+/// <summary>What one cell did.</summary>
+/// <param name="CellNumber">1-based position among all cells, as VS Code counts them.</param>
+/// <param name="CodeCellNumber">1-based position among code cells.</param>
+/// <param name="Error">The error, when the cell failed: compile errors, the exception, or an error output.</param>
+/// <param name="Elapsed">How long the cell ran.</param>
+/// <param name="Outputs">A short description of each output, for example <c>display_data{text/html}</c>.</param>
+public sealed record CellOutcome(int CellNumber, int CodeCellNumber, string? Error, TimeSpan Elapsed, IReadOnlyList<string> Outputs)
+{
+    /// <summary>True when the cell ran without error.</summary>
+    public bool Succeeded => Error is null;
+}
+
+/// <summary>The result of running one notebook.</summary>
+/// <param name="NotebookPath">The notebook that ran.</param>
+/// <param name="Cells">Each code cell that ran, in order; a run stops at the first failure.</param>
+/// <param name="Elapsed">The whole run, kernel start included.</param>
+/// <param name="ExecutedPath">The executed copy, if one was written.</param>
+public sealed record NotebookRunResult(string NotebookPath, IReadOnlyList<CellOutcome> Cells, TimeSpan Elapsed, string? ExecutedPath)
+{
+    /// <summary>The first failing cell, if any.</summary>
+    public CellOutcome? Failure => Cells.FirstOrDefault(c => !c.Succeeded);
+
+    /// <summary>True when every cell ran without error.</summary>
+    public bool Succeeded => Failure is null;
+
+    /// <summary>"notebook: cell N (code cell M) failed: error", or null when the run succeeded.</summary>
+    public string? FailureMessage => Failure is { } f
+        ? $"{Path.GetFileName(NotebookPath)}: cell {f.CellNumber} (code cell {f.CodeCellNumber}) failed:{Environment.NewLine}{f.Error}"
+        : null;
+}
+
+/// <summary>
+/// Runs a Polyglot Notebook top to bottom with .NET Interactive's C# kernel, in the notebook's folder, as VS Code does,
+/// and stops at the first failing cell. Process-wide state (current directory, formatters, <c>KD_QUICK</c>) changes,
+/// so run one notebook per process.
+/// </summary>
+public static class NotebookRunner
+{
+    /// <summary>The environment variable the library reads for quick mode (KnowledgeDistillation.Runtime.KdEnvironment.QuickVariable).</summary>
+    public const string QuickVariable = "KD_QUICK";
+
+    /// <summary>Runs <paramref name="notebookPath"/> and, when asked, writes the executed copy.</summary>
+    /// <exception cref="FileNotFoundException">The notebook does not exist.</exception>
+    public static async Task<NotebookRunResult> RunAsync(string notebookPath, NotebookRunOptions options)
+    {
+        notebookPath = Path.GetFullPath(notebookPath);
+        string? executedPath = options.ExecutedPath is { } requested ? Path.GetFullPath(requested) : null; // before the directory changes
+        if (!File.Exists(notebookPath)) throw new FileNotFoundException($"Notebook not found: {notebookPath}", notebookPath);
+        var clock = Stopwatch.StartNew();
+        string json = await File.ReadAllTextAsync(notebookPath);
+        var document = Notebook.Parse(json, new KernelInfoCollection { new Microsoft.DotNet.Interactive.Documents.KernelInfo("csharp", "C#", ["c#", "C#", "cs"]) });
+
+        if (options.Quick) Environment.SetEnvironmentVariable(QuickVariable, "1");
+        // VS Code starts the kernel in the notebook's folder; relative #r paths and file reads depend on it.
+        Directory.SetCurrentDirectory(Path.GetDirectoryName(notebookPath)!);
+
+        using var kernel = NotebookKernel.Create();
+        var collector = new OutputCollector();
+        using var subscription = kernel.KernelEvents.Subscribe(collector.Collect);
+
+        var outcomes = new List<CellOutcome>();
+        int cellNumber = 0, codeNumber = 0, executionCount = 0;
+        foreach (var cell in document.Elements)
+        {
+            cell.Outputs.Clear();
+            cell.ExecutionOrder = 0;
+        }
+        foreach (var cell in document.Elements)
+        {
+            cellNumber++;
+            if (cell.KernelName == "markdown") continue;
+            codeNumber++;
+            if (string.IsNullOrWhiteSpace(cell.Contents)) continue;
+
+            collector.Reset();
+            cell.ExecutionOrder = ++executionCount;
+            var cellClock = Stopwatch.StartNew();
+            string? error = await SubmitAsync(kernel, cell, options.CellTimeout, collector);
+            var outputs = collector.Outputs(executionCount);
+            if (error is not null && !outputs.OfType<ErrorElement>().Any())
+                outputs.Add(new ErrorElement(error, "Error", error.Split('\n').Select(l => l.TrimEnd('\r')).ToArray()));
+            foreach (var output in outputs) cell.Outputs.Add(output);
+
+            var outcome = new CellOutcome(cellNumber, codeNumber, error, cellClock.Elapsed, outputs.Select(Describe).ToList());
+            outcomes.Add(outcome);
+            options.Progress?.Invoke(outcome);
+            if (error is not null) break;
+        }
+
+        if (executedPath is not null) WriteExecuted(document, json, executedPath);
+        return new NotebookRunResult(notebookPath, outcomes, clock.Elapsed, executedPath);
+    }
+
+    static async Task<string?> SubmitAsync(Kernel kernel, InteractiveDocumentElement cell, TimeSpan timeout, OutputCollector collector)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        KernelCommandResult result;
+        try
+        {
+            result = await kernel.SendAsync(new SubmitCode(cell.Contents, cell.KernelName ?? "csharp"), cts.Token);
+        }
+        catch (Exception e) when (cts.IsCancellationRequested)
+        {
+            return $"timed out after {timeout.TotalSeconds:0} s ({e.GetType().Name})";
+        }
+        catch (Exception e)
+        {
+            return $"{e.GetType().Name}: {e.Message}";
+        }
+        if (cts.IsCancellationRequested) return $"timed out after {timeout.TotalSeconds:0} s";
+
+        var failed = result.Events.OfType<CommandFailed>().FirstOrDefault();
+        string? error = failed?.Message ?? (collector.Errors.Count > 0 ? string.Join(Environment.NewLine, collector.Errors) : null);
+        if (error is null) return null;
+        // The failure message lists compile errors already; add any diagnostics it lacks.
+        var missing = collector.Diagnostics.Where(d => !error.Contains(d, StringComparison.Ordinal)).ToList();
+        return missing.Count == 0 ? error : string.Join(Environment.NewLine, missing.Append(error));
+    }
+
+    /// <summary>Writes nbformat 4 JSON in VS Code's layout: sorted keys would differ, so the writer's order is kept,
+    /// but the source's <c>nbformat_minor</c> is restored (the writer stamps 5, which needs cell ids VS Code omits).</summary>
+    static void WriteExecuted(InteractiveDocument document, string originalJson, string path)
+    {
+        var node = JsonNode.Parse(document.ToJupyterJson())!.AsObject();
+        if (JsonNode.Parse(originalJson)?["nbformat_minor"] is { } minor) node["nbformat_minor"] = minor.GetValue<int>();
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var options = new JsonSerializerOptions { WriteIndented = true, IndentSize = 1, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        File.WriteAllText(path, node.ToJsonString(options) + "\n");
+    }
+
+    static string Describe(InteractiveDocumentOutputElement e) => e switch
+    {
+        ReturnValueElement r => "execute_result{" + string.Join("|", r.Data.Keys) + "}",
+        DisplayElement d => "display_data{" + string.Join("|", d.Data.Keys) + "}",
+        TextElement t => "stream:" + t.Name,
+        ErrorElement => "error",
+        _ => e.GetType().Name,
+    };
+
+    /// <summary>Turns kernel events into notebook outputs, in order, merging consecutive chunks of one stream.</summary>
+    sealed class OutputCollector
+    {
+        readonly Lock gate = new();
+        readonly List<(string? Id, InteractiveDocumentOutputElement Element)> items = [];
+
+        public List<string> Errors { get; } = [];
+        public List<string> Diagnostics { get; } = [];
+
+        public void Reset()
+        {
+            lock (gate)
+            {
+                items.Clear();
+                Errors.Clear();
+                Diagnostics.Clear();
+            }
+        }
+
+        public List<InteractiveDocumentOutputElement> Outputs(int executionCount)
+        {
+            lock (gate)
+            {
+                foreach (var (_, element) in items)
+                    if (element is ReturnValueElement r) r.ExecutionOrder = executionCount;
+                return items.Select(i => i.Element).ToList();
+            }
+        }
+
+        public void Collect(KernelEvent e)
+        {
+            lock (gate)
+            {
+                switch (e)
+                {
+                    case StandardOutputValueProduced o: AppendStream("stdout", PlainText(o)); break;
+                    case StandardErrorValueProduced o: AppendStream("stderr", PlainText(o)); break;
+                    case ReturnValueProduced r:
+                        var value = new ReturnValueElement();
+                        foreach (var v in r.FormattedValues.Where(v => !v.SuppressDisplay)) value.Data[v.MimeType] = v.Value;
+                        if (value.Data.Count > 0) items.Add((r.ValueId, value));
+                        break;
+                    case DisplayedValueUpdated u:
+                        int index = u.ValueId is null ? -1 : items.FindIndex(i => i.Id == u.ValueId);
+                        var updated = (u.ValueId, (InteractiveDocumentOutputElement)new DisplayElement(Data(u.FormattedValues)));
+                        if (index >= 0) items[index] = updated; else items.Add(updated);
+                        break;
+                    case DisplayedValueProduced d:
+                        items.Add((d.ValueId, new DisplayElement(Data(d.FormattedValues))));
+                        break;
+                    case ErrorProduced err:
+                        Errors.Add(err.Message);
+                        items.Add((null, new ErrorElement(err.Message, "Error", [err.Message])));
+                        break;
+                    case DiagnosticsProduced diagnostics:
+                        foreach (var d in diagnostics.Diagnostics.Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error))
+                        {
+                            string line = $"error {d.Code}: {d.Message}";
+                            if (!Diagnostics.Contains(line)) Diagnostics.Add(line);
+                        }
+                        break;
+                }
+            }
+        }
+
+        void AppendStream(string name, string text)
+        {
+            if (items.Count > 0 && items[^1].Element is TextElement last && last.Name == name)
+                items[^1] = (null, new TextElement(last.Text + text, name));
+            else
+                items.Add((null, new TextElement(text, name)));
+        }
+
+        static Dictionary<string, object> Data(IEnumerable<FormattedValue> values) =>
+            values.Where(v => !v.SuppressDisplay).GroupBy(v => v.MimeType).ToDictionary(g => g.Key, g => (object)g.Last().Value);
+
+        static string PlainText(DisplayEvent e) =>
+            e.FormattedValues.FirstOrDefault(v => v.MimeType == PlainTextFormatter.MimeType)?.Value ?? e.Value?.ToString() ?? "";
+    }
+}

@@ -1,0 +1,62 @@
+using Xunit.Abstractions;
+
+namespace Notebooks.Tests;
+
+/// <summary>
+/// Runs every notebooks/NN-topic.ipynb top to bottom, each in a fresh process, in quick mode (<c>KD_QUICK=1</c>),
+/// with the engine VS Code uses. Executed copies, with outputs, are written to artifacts/notebooks/.
+/// </summary>
+public class NotebookHarnessTests(ITestOutputHelper output)
+{
+    public static TheoryData<string> Notebooks() => [.. NotebookFiles.All().Select(Path.GetFileName).OfType<string>()];
+
+    [Theory]
+    [MemberData(nameof(Notebooks))]
+    public void Notebook_runs_top_to_bottom_in_quick_mode(string name)
+    {
+        LibraryBuild.EnsureCurrent();
+        var executed = Path.Combine(NotebookFiles.ExecutedDirectory, name);
+        var result = NotebookProcess.Run(Path.Combine(NotebookFiles.Directory, name), executed);
+        output.WriteLine(result.Log);
+        Assert.True(result.ExitCode == 0, $"{name} failed (exit code {result.ExitCode}):{Environment.NewLine}{Failure(result.Log)}");
+        Assert.True(File.Exists(executed), $"the executed copy {executed} was not written");
+    }
+
+    [Fact]
+    public void Harness_reports_a_broken_notebook_with_its_cell_number_and_error()
+    {
+        var fixture = Path.Combine(NotebookFiles.FixturesDirectory, "broken.ipynb");
+        var executed = Path.Combine(NotebookFiles.ExecutedDirectory, "fixtures", "broken.ipynb");
+        var result = NotebookProcess.Run(fixture, executed);
+        output.WriteLine(result.Log);
+
+        Assert.Equal(1, result.ExitCode);
+        var failure = Failure(result.Log);
+        Assert.Contains("broken.ipynb: cell 4 (code cell 2) failed", failure);
+        Assert.Contains("the deliberate failure", failure);
+        Assert.DoesNotContain("must not run", result.Log);
+        // The executed copy keeps the first cell's output and records the error where it happened.
+        var json = File.ReadAllText(executed);
+        Assert.Contains("\"output_type\": \"error\"", json);
+        Assert.Contains("before the failure", json);
+    }
+
+    [Fact]
+    public void Harness_reports_a_compile_error_with_its_cell_number()
+    {
+        var fixture = Path.Combine(NotebookFiles.FixturesDirectory, "compile-error.ipynb");
+        var result = NotebookProcess.Run(fixture, executedPath: null);
+        output.WriteLine(result.Log);
+
+        Assert.Equal(1, result.ExitCode);
+        var failure = Failure(result.Log);
+        Assert.Contains("compile-error.ipynb: cell 3 (code cell 2) failed", failure);
+        Assert.Contains("CS0029", failure);
+    }
+
+    static string Failure(string log)
+    {
+        int at = log.IndexOf("FAILURE ", StringComparison.Ordinal);
+        return at < 0 ? log : log[at..];
+    }
+}
