@@ -59,6 +59,7 @@ public partial class NotebookHygieneTests
         var pinned = PinnedVersions();
         foreach (var (cell, i) in Cells(Load(name)).Select((c, i) => (c, i + 1)))
         {
+            if (cell["cell_type"]!.GetValue<string>() != "code") continue;
             foreach (Match m in NugetReference().Matches(Source(cell)))
             {
                 string package = m.Groups["package"].Value.Trim(), version = m.Groups["version"].Value.Trim();
