@@ -60,4 +60,36 @@ public class TorchNativeTests
         Assert.Equal(path, TorchNative.WritePatchedCopy(original, File.ReadAllBytes(original), cache.Path));
         Assert.True(ElfSymbolVersions.ReadNeeds(File.ReadAllBytes(path)).Single(n => n.Name == TorchNative.WeakenedVersion).IsWeak);
     }
+
+    static ElfVersionNeed Need(string name, ushort flags = 0, string file = "libstdc++.so.6") => new(file, name, flags, 0);
+
+    [Fact]
+    public void Nothing_is_done_where_libstdcxx_has_every_version()
+    {
+        var defined = new HashSet<string> { "GLIBCXX_3.4", "GLIBCXX_3.4.30", "GLIBCXX_3.4.32" };
+        var missing = TorchNative.MissingVersions([Need("GLIBCXX_3.4"), Need("GLIBCXX_3.4.32")], defined);
+        Assert.Empty(missing);
+        Assert.Equal(TorchNativeAction.SystemSufficient, TorchNative.Decide(missing));
+    }
+
+    [Fact]
+    public void Only_the_known_safe_version_is_patched()
+    {
+        var defined = new HashSet<string> { "GLIBCXX_3.4", "GLIBCXX_3.4.30" };
+        Assert.Equal(TorchNativeAction.Patched,
+            TorchNative.Decide(TorchNative.MissingVersions([Need("GLIBCXX_3.4"), Need("GLIBCXX_3.4.32")], defined)));
+        Assert.Equal(TorchNativeAction.Failed,
+            TorchNative.Decide(TorchNative.MissingVersions([Need("GLIBCXX_3.4.32"), Need("GLIBCXX_3.4.31")], defined)));
+        Assert.Equal(TorchNativeAction.Failed,
+            TorchNative.Decide(TorchNative.MissingVersions([Need("CXXABI_1.3.15")], defined)));
+    }
+
+    [Fact]
+    public void Weak_needs_and_other_libraries_do_not_count_as_missing()
+    {
+        var defined = new HashSet<string> { "GLIBCXX_3.4" };
+        var missing = TorchNative.MissingVersions(
+            [Need("GLIBCXX_3.4.32", ElfSymbolVersions.VerFlagWeak), Need("GLIBC_2.99", file: "libc.so.6")], defined);
+        Assert.Empty(missing);
+    }
 }

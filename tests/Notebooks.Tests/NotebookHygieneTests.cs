@@ -99,6 +99,22 @@ public partial class NotebookHygieneTests
         Assert.Matches(@"\]\(\d\d-[a-z0-9-]+\.ipynb\)", markdown); // a link to a neighbouring notebook
     }
 
+    [Theory]
+    [MemberData(nameof(Notebooks))]
+    public void Library_reference_is_the_Release_build_and_loads_torch_in_the_same_cell(string name)
+    {
+        foreach (var (cell, i) in Cells(Load(name)).Select((c, i) => (c, i + 1)))
+        {
+            var source = Source(cell);
+            if (cell["cell_type"]!.GetValue<string>() != "code" || !source.Contains("KnowledgeDistillation.dll", StringComparison.Ordinal)) continue;
+            Assert.Contains($"#r \"{LibraryBuild.RelativeToNotebooks}\"", source);
+            // #r of a DLL runs none of its code, so torch's native loading must be triggered before any torch.* call.
+            int reference = source.IndexOf("KnowledgeDistillation.dll", StringComparison.Ordinal);
+            int ensure = source.IndexOf("TorchNative.EnsureLoaded()", StringComparison.Ordinal);
+            Assert.True(ensure > reference, $"{name}, cell {i}: call KnowledgeDistillation.Runtime.TorchNative.EnsureLoaded() in the cell that #r's the library.");
+        }
+    }
+
     internal static Dictionary<string, string> PinnedVersions()
     {
         var doc = XDocument.Load(Path.Combine(NotebookFiles.RepoRoot, "Directory.Packages.props"));

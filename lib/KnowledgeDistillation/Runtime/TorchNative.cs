@@ -104,17 +104,19 @@ public static class TorchNative
                 $"{LibTorchSharp} not found (looked in {string.Join(", ", torchSharpDirs)}); reference the TorchSharp-cpu package", null);
 
         byte[] bytes = File.ReadAllBytes(original);
-        var needs = ElfSymbolVersions.ReadNeeds(bytes).Where(n => n.File == LibStdCxx && !n.IsWeak).ToList();
+        var needs = ElfSymbolVersions.ReadNeeds(bytes);
         string libstdcxx = LoadedLibraryPath(LibStdCxx)
             ?? throw new InvalidOperationException($"could not find the process's {LibStdCxx}");
         var defined = ElfSymbolVersions.ReadDefinitions(File.ReadAllBytes(libstdcxx));
-        var missing = needs.Select(n => n.Name).Where(n => !defined.Contains(n)).Distinct().ToList();
-
-        if (missing.Count == 0)
-            return new(TorchNativeAction.SystemSufficient, $"{libstdcxx} has every version {LibTorchSharp} needs; nothing changed", original);
-        if (missing.Count != 1 || missing[0] != WeakenedVersion)
-            return new(TorchNativeAction.Failed,
-                $"{libstdcxx} lacks {string.Join(", ", missing)}, which is more than the known-safe {WeakenedVersion}; not patching", original);
+        var missing = MissingVersions(needs, defined);
+        switch (Decide(missing))
+        {
+            case TorchNativeAction.SystemSufficient:
+                return new(TorchNativeAction.SystemSufficient, $"{libstdcxx} has every version {LibTorchSharp} needs; nothing changed", original);
+            case TorchNativeAction.Failed:
+                return new(TorchNativeAction.Failed,
+                    $"{libstdcxx} lacks {string.Join(", ", missing)}, which is more than the known-safe {WeakenedVersion}; not patching", original);
+        }
 
         string libtorchDir = FindLibTorchDirectory(Path.GetDirectoryName(original)!)
             ?? throw new InvalidOperationException("libtorch_cpu.so not found; reference the TorchSharp-cpu package");
@@ -132,6 +134,19 @@ public static class TorchNative
             $"{libstdcxx} lacks {WeakenedVersion}; loaded a copy of {LibTorchSharp} with that need marked weak ({patched}) and libtorch from {libtorchDir}",
             patched);
     }
+
+    /// <summary>The versions among <paramref name="needs"/> (non-weak needs from libstdc++) that <paramref name="defined"/> lacks.</summary>
+    internal static IReadOnlyList<string> MissingVersions(IEnumerable<ElfVersionNeed> needs, IReadOnlySet<string> defined) =>
+        needs.Where(n => n.File == LibStdCxx && !n.IsWeak && !defined.Contains(n.Name)).Select(n => n.Name).Distinct().ToList();
+
+    /// <summary>
+    /// Nothing missing: leave TorchSharp alone. Exactly the known-safe version missing: patch. Anything else: do not
+    /// patch, because a missing version that symbols really bind would only move the failure to a later call.
+    /// </summary>
+    internal static TorchNativeAction Decide(IReadOnlyList<string> missing) =>
+        missing.Count == 0 ? TorchNativeAction.SystemSufficient
+        : missing.Count == 1 && missing[0] == WeakenedVersion ? TorchNativeAction.Patched
+        : TorchNativeAction.Failed;
 
     /// <summary>
     /// Writes the patched copy atomically (temporary file, then rename) into a folder named after the original's hash,
