@@ -53,6 +53,7 @@ static class LossChecks
         if (labels.dtype != ScalarType.Int64)
             throw new ArgumentException($"labels must be int64 class indices; got {labels.dtype}.", nameof(labels));
         if (batch == 0) return;
+        using var scope = NewDisposeScope();
         long min = labels.min().item<long>(), max = labels.max().item<long>();
         if (min < 0 || max >= classes)
             throw new ArgumentException($"labels must be in [0, {classes - 1}]; found {(min < 0 ? min : max)}.", nameof(labels));
