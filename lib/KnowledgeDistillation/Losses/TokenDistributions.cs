@@ -35,7 +35,7 @@ static class TokenDistributions
     public static Tensor MaskedMean(Tensor perToken, Tensor mask)
     {
         var count = mask.sum();
-        if (count.item<float>() <= 0) throw new ArgumentException("The mask keeps no tokens.", nameof(mask));
+        if (count.to_type(ScalarType.Float64).item<double>() <= 0) throw new ArgumentException("The mask keeps no tokens.", nameof(mask));
         return perToken.mul(mask).sum().div(count);
     }
 }
