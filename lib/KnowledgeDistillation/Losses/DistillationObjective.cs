@@ -33,7 +33,20 @@ public sealed record DistillationBatch(
 /// <param name="Weight">The term's weight, ≥ 0.</param>
 /// <param name="Compute">Computes the unweighted term from a batch.</param>
 /// <param name="Trainable">A module whose parameters train with the student (a FitNets regressor), or null.</param>
-public sealed record DistillationTerm(string Name, double Weight, Func<DistillationBatch, Tensor> Compute, nn.Module? Trainable = null);
+public sealed record DistillationTerm(string Name, double Weight, Func<DistillationBatch, Tensor> Compute, nn.Module? Trainable = null)
+{
+    /// <summary>The teacher's feature indices this term reads (empty for logit-only terms); the trainer caches these.</summary>
+    public IReadOnlyList<int> TeacherFeatures { get; init; } = [];
+
+    /// <summary>The student's feature indices this term reads.</summary>
+    public IReadOnlyList<int> StudentFeatures { get; init; } = [];
+
+    /// <summary>True when the term reads intermediate features, not only logits.</summary>
+    public bool UsesFeatures => TeacherFeatures.Count > 0 || StudentFeatures.Count > 0;
+
+    /// <summary>True when the term needs hard labels.</summary>
+    public bool UsesLabels { get; init; }
+}
 
 /// <summary>The objective's value for one batch.</summary>
 /// <param name="Total">The weighted sum, with gradients.</param>
@@ -81,7 +94,9 @@ public sealed class DistillationObjective
     }
 
     /// <summary>Computes every term and the weighted total.</summary>
-    public ObjectiveValue Compute(DistillationBatch batch)
+    /// <param name="batch">The models' outputs for one batch.</param>
+    /// <param name="skipLabelTerms">Leave out terms that need labels (used to check shapes on unlabelled probes).</param>
+    public ObjectiveValue Compute(DistillationBatch batch, bool skipLabelTerms = false)
     {
         ArgumentNullException.ThrowIfNull(batch);
         if (terms.Count == 0) throw new InvalidOperationException("The objective has no terms.");
@@ -90,12 +105,14 @@ public sealed class DistillationObjective
         var values = new Dictionary<string, Tensor>();
         foreach (var term in terms)
         {
+            if (skipLabelTerms && term.UsesLabels) continue;
             var value = term.Compute(batch);
             var weighted = value.mul(term.Weight);
             total = total is null ? weighted : total.add(weighted);
             values[term.Name] = value.detach().MoveToOuterDisposeScope();
         }
-        return new ObjectiveValue(total!.MoveToOuterDisposeScope(), values);
+        total ??= zeros(1, dtype: batch.StudentLogits.dtype, device: batch.StudentLogits.device).squeeze();
+        return new ObjectiveValue(total.MoveToOuterDisposeScope(), values);
     }
 }
 
@@ -109,7 +126,7 @@ public static class DistillationTerms
         LossChecks.Logits(b.StudentLogits, "student");
         LossChecks.Labels(b.Labels, b.StudentLogits.shape[0], b.StudentLogits.shape[1]);
         return F.cross_entropy(b.StudentLogits, b.Labels);
-    });
+    }) { UsesLabels = true };
 
     /// <summary>The distillation loss of Hinton KD, <c>T² · KL(p_T ‖ q_T)</c> (or the cross-entropy form).</summary>
     public static DistillationTerm Soft(double T, double weight = 1.0, SoftTargetForm form = SoftTargetForm.KL)
@@ -127,20 +144,23 @@ public static class DistillationTerms
 
     /// <summary>A FitNets hint between one student and one teacher feature; the regressor trains with the student.</summary>
     public static DistillationTerm Hint(HintLoss loss, int studentFeature, int teacherFeature, double weight = 1.0) =>
-        new("hint", weight, b => loss.call(b.StudentFeature(studentFeature, "hint"), b.TeacherFeature(teacherFeature, "hint")), loss);
+        new("hint", weight, b => loss.call(b.StudentFeature(studentFeature, "hint"), b.TeacherFeature(teacherFeature, "hint")), loss)
+        { StudentFeatures = [studentFeature], TeacherFeatures = [teacherFeature] };
 
     /// <summary>Attention transfer, summed over feature pairs (student index, teacher index).</summary>
     public static DistillationTerm Attention(IReadOnlyList<(int Student, int Teacher)> pairs, double weight = 1.0, double p = 2.0)
     {
         var loss = new AttentionTransferLoss(p);
-        return new("at", weight, b => SumOver(pairs, "at", b, loss.call));
+        return new("at", weight, b => SumOver(pairs, "at", b, loss.call))
+        { StudentFeatures = pairs.Select(p => p.Student).ToList(), TeacherFeatures = pairs.Select(p => p.Teacher).ToList() };
     }
 
     /// <summary>The cosine hidden-representation loss between one student and one teacher feature.</summary>
     public static DistillationTerm Cosine(int studentFeature, int teacherFeature, double weight = 1.0)
     {
         var loss = new CosineHiddenLoss();
-        return new("cosine", weight, b => loss.call(b.StudentFeature(studentFeature, "cosine"), b.TeacherFeature(teacherFeature, "cosine")));
+        return new("cosine", weight, b => loss.call(b.StudentFeature(studentFeature, "cosine"), b.TeacherFeature(teacherFeature, "cosine")))
+        { StudentFeatures = [studentFeature], TeacherFeatures = [teacherFeature] };
     }
 
     /// <summary>RKD, distance-wise and angle-wise, on one pair of embeddings (Park et al. weight them 1 and 2).</summary>
@@ -155,21 +175,23 @@ public static class DistillationTerms
             var s = b.StudentFeature(studentFeature, "rkd");
             var t = b.TeacherFeature(teacherFeature, "rkd");
             return distance.call(s, t).mul(distanceWeight).add(angle.call(s, t).mul(angleWeight));
-        });
+        }) { StudentFeatures = [studentFeature], TeacherFeatures = [teacherFeature] };
     }
 
     /// <summary>Similarity-preserving KD, summed over feature pairs.</summary>
     public static DistillationTerm SimilarityPreserving(IReadOnlyList<(int Student, int Teacher)> pairs, double weight = 1.0)
     {
         var loss = new SimilarityPreservingLoss();
-        return new("sp", weight, b => SumOver(pairs, "sp", b, loss.call));
+        return new("sp", weight, b => SumOver(pairs, "sp", b, loss.call))
+        { StudentFeatures = pairs.Select(p => p.Student).ToList(), TeacherFeatures = pairs.Select(p => p.Teacher).ToList() };
     }
 
     /// <summary>Probabilistic knowledge transfer on one pair of embeddings.</summary>
     public static DistillationTerm Pkt(int studentFeature, int teacherFeature, double weight = 1.0)
     {
         var loss = new PktLoss();
-        return new("pkt", weight, b => loss.call(b.StudentFeature(studentFeature, "pkt"), b.TeacherFeature(teacherFeature, "pkt")));
+        return new("pkt", weight, b => loss.call(b.StudentFeature(studentFeature, "pkt"), b.TeacherFeature(teacherFeature, "pkt")))
+        { StudentFeatures = [studentFeature], TeacherFeatures = [teacherFeature] };
     }
 
     static Tensor SumOver(IReadOnlyList<(int Student, int Teacher)> pairs, string name, DistillationBatch b, Func<Tensor, Tensor, Tensor> loss)

@@ -1,0 +1,77 @@
+using System.Text;
+using System.Text.Json;
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Training;
+
+/// <summary>
+/// A training checkpoint: the model, the optimiser's state, the epoch, both random generators and the history, in one
+/// file written atomically (a temporary file, then a rename), so that a killed run loses at most the epoch in progress.
+/// </summary>
+public static class Checkpoint
+{
+    const string Magic = "KDCKPT01";
+
+    /// <summary>What a checkpoint restores besides the weights and optimiser.</summary>
+    /// <param name="Epoch">The last finished epoch.</param>
+    /// <param name="History">Its records.</param>
+    /// <param name="Fingerprint">Identifies the run's settings; a resume with other settings is refused.</param>
+    public sealed record State(int Epoch, IReadOnlyList<EpochRecord> History, string Fingerprint);
+
+    /// <summary>Writes the checkpoint to <paramref name="path"/> atomically.</summary>
+    public static void Save(string path, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer, Generator shuffle, State state)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temp = $"{full}.{Environment.ProcessId}.tmp";
+        using (var stream = File.Create(temp))
+        using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(Magic);
+            writer.Write(JsonSerializer.Serialize(state));
+            WriteBytes(writer, get_rng_state());
+            WriteBytes(writer, shuffle.get_state());
+            model.save(writer);
+            optimizer.save_state_dict(writer);
+            writer.Flush();
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temp, full, overwrite: true);
+    }
+
+    /// <summary>Reads a checkpoint into <paramref name="model"/>, <paramref name="optimizer"/> and the generators.</summary>
+    /// <exception cref="InvalidDataException">The file is not a checkpoint, or it was made with other settings.</exception>
+    public static State Load(string path, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer, Generator shuffle, string expectedFingerprint)
+    {
+        using var stream = File.OpenRead(path);
+        using var reader = new BinaryReader(stream, Encoding.UTF8);
+        string magic;
+        try { magic = reader.ReadString(); }
+        catch (EndOfStreamException) { magic = ""; }
+        if (magic != Magic) throw new InvalidDataException($"{path} is not a training checkpoint.");
+        var state = JsonSerializer.Deserialize<State>(reader.ReadString())
+            ?? throw new InvalidDataException($"{path}: unreadable checkpoint header.");
+        if (state.Fingerprint != expectedFingerprint)
+            throw new InvalidDataException($"{path} was written by a run with other settings ({state.Fingerprint}); this run is {expectedFingerprint}. Delete it or use another path.");
+        var rng = ReadBytes(reader);
+        var generator = ReadBytes(reader);
+        model.load(reader);
+        optimizer.load_state_dict(reader);
+        set_rng_state(rng);
+        shuffle.set_state(generator);
+        return state;
+    }
+
+    static void WriteBytes(BinaryWriter writer, Tensor state)
+    {
+        var bytes = state.cpu().data<byte>().ToArray();
+        writer.Write(bytes.Length);
+        writer.Write(bytes);
+    }
+
+    static Tensor ReadBytes(BinaryReader reader)
+    {
+        int length = reader.ReadInt32();
+        return tensor(reader.ReadBytes(length), dtype: ScalarType.Byte);
+    }
+}

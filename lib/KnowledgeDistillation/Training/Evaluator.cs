@@ -1,0 +1,85 @@
+using KnowledgeDistillation.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace KnowledgeDistillation.Training;
+
+/// <summary>A model's performance on a labelled set.</summary>
+/// <param name="Accuracy">Fraction classified correctly, 0 to 1.</param>
+/// <param name="Loss">Mean cross entropy.</param>
+/// <param name="Ece">Expected calibration error with <see cref="Evaluator.CalibrationBins"/> equal-width confidence bins.</param>
+/// <param name="Confusion">Counts [true class, predicted class].</param>
+/// <param name="Count">How many images.</param>
+public sealed record EvaluationResult(double Accuracy, double Loss, double Ece, long[,] Confusion, int Count);
+
+/// <summary>Evaluates classifiers in evaluation mode, without gradients, batch by batch on the data's device.</summary>
+public static class Evaluator
+{
+    /// <summary>The number of confidence bins of the expected calibration error (15, as in Guo et al., 2017).</summary>
+    public const int CalibrationBins = 15;
+
+    /// <summary>Accuracy, cross entropy, ECE and the confusion matrix of <paramref name="model"/> on <paramref name="data"/>.</summary>
+    /// <remarks>
+    /// ECE: C. Guo, G. Pleiss, Y. Sun, K. Q. Weinberger, "On Calibration of Modern Neural Networks", ICML 2017:
+    /// <c>Σ_b (n_b / N) · |accuracy_b − confidence_b|</c> over bins of the top-class probability.
+    /// The model is left in evaluation mode.
+    /// </remarks>
+    public static EvaluationResult Evaluate(nn.Module<Tensor, Tensor> model, LabelledImages data, int batchSize = 1000)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1.");
+        using var scope = NewDisposeScope();
+        using var logits = Logits(model, data.Images, batchSize);
+        return FromLogits(logits, data.Labels);
+    }
+
+    /// <summary>The model's logits for every image, in evaluation mode, without gradients, on the images' device.</summary>
+    public static Tensor Logits(nn.Module<Tensor, Tensor> model, Tensor images, int batchSize = 1000)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        long n = images.shape[0];
+        var parts = new List<Tensor>();
+        for (long start = 0; start < n; start += batchSize)
+            parts.Add(model.call(images.narrow(0, start, Math.Min(batchSize, n - start))));
+        return cat(parts, 0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The metrics from logits [N, C] and labels [N].</summary>
+    public static EvaluationResult FromLogits(Tensor logits, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        long n = labels.shape[0], classes = logits.shape[1];
+        if (n == 0) throw new ArgumentException("Cannot evaluate on an empty set.", nameof(labels));
+        var y = labels.to(logits.device);
+        double loss = F.cross_entropy(logits, y).to_type(ScalarType.Float64).item<double>();
+        var probabilities = F.softmax(logits, 1);
+        var (confidence, predicted) = probabilities.max(1);
+        var correct = predicted.eq(y);
+        double accuracy = correct.to_type(ScalarType.Float64).mean().item<double>();
+
+        var confusion = bincount(y.mul(classes).add(predicted), minlength: (int)(classes * classes)).cpu().data<long>().ToArray();
+        var matrix = new long[classes, classes];
+        for (int i = 0; i < classes; i++)
+            for (int j = 0; j < classes; j++)
+                matrix[i, j] = confusion[i * classes + j];
+
+        return new EvaluationResult(accuracy, loss, ExpectedCalibrationError(confidence, correct), matrix, (int)n);
+    }
+
+    /// <summary>ECE from each prediction's confidence [N] and whether it was right [N].</summary>
+    public static double ExpectedCalibrationError(Tensor confidence, Tensor correct, int bins = CalibrationBins)
+    {
+        using var scope = NewDisposeScope();
+        var c = confidence.to_type(ScalarType.Float64);
+        var bin = c.mul(bins).floor().clamp(0, bins - 1).to_type(ScalarType.Int64);
+        var counts = bincount(bin, minlength: bins).to_type(ScalarType.Float64);
+        var confidenceSums = bincount(bin, c, minlength: bins);
+        var correctSums = bincount(bin, correct.to_type(ScalarType.Float64), minlength: bins);
+        return correctSums.sub(confidenceSums).abs().sum().div(c.shape[0]).item<double>();
+    }
+}

@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Losses;
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace KnowledgeDistillation.Training;
+
+/// <summary>
+/// Trains classifiers: plainly (a teacher, or a student from scratch) or by distillation from a frozen teacher.
+/// </summary>
+/// <remarks>
+/// <para>Everything lives on one device (<see cref="TrainingOptions.Device"/>): the model, the whole data set as one
+/// tensor, the teacher and its cached outputs. Each epoch draws one shuffled index permutation from a seeded generator;
+/// batches are gathered from it on the device, with no per-batch copies from the host. Each batch runs in its own
+/// dispose scope, so native memory stays flat across epochs.</para>
+/// <para>On the CPU, the same seed gives the same run, bit for bit. With a checkpoint path, every epoch ends with an
+/// atomic checkpoint, and a resumed run continues exactly where the interrupted one stopped.</para>
+/// </remarks>
+public static class Trainer
+{
+    /// <summary>Trains <paramref name="model"/> with cross entropy on the hard labels.</summary>
+    public static TrainingResult Train(nn.Module<Tensor, Tensor> model, LabelledImages train, LabelledImages test,
+        TrainingOptions options, TrainingCallbacks? callbacks = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var step = new PlainStep(model);
+        return Run(model, step, [], train, test, options, callbacks ?? new(), $"train {model.GetName()}");
+    }
+
+    /// <summary>
+    /// Distils <paramref name="teacher"/> into <paramref name="student"/> with <paramref name="objective"/>. The teacher
+    /// stays frozen, in evaluation mode, under <c>no_grad</c>; only the student (and trainable terms such as a FitNets
+    /// regressor) learn. Shapes are checked before training starts.
+    /// </summary>
+    public static TrainingResult Distill(nn.Module<Tensor, Tensor> student, nn.Module<Tensor, Tensor> teacher, DistillationObjective objective,
+        LabelledImages train, LabelledImages test, TrainingOptions options, TrainingCallbacks? callbacks = null)
+    {
+        ArgumentNullException.ThrowIfNull(student);
+        ArgumentNullException.ThrowIfNull(teacher);
+        ArgumentNullException.ThrowIfNull(objective);
+        var step = new DistillStep(student, teacher, objective);
+        return Run(student, step, objective.parameters().ToList(), train, test, options, callbacks ?? new(),
+            $"distill {teacher.GetName()}->{student.GetName()} [{string.Join(",", objective.Terms.Select(t => $"{t.Name}:{t.Weight}"))}]");
+    }
+
+    static TrainingResult Run(nn.Module<Tensor, Tensor> model, IStep step, IReadOnlyList<TorchSharp.Modules.Parameter> extraParameters,
+        LabelledImages train, LabelledImages test, TrainingOptions options, TrainingCallbacks callbacks, string description)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(test);
+        options.Validate();
+        var device = KdEnvironment.ResolveDevice(options.Device);
+        var clock = Stopwatch.StartNew();
+
+        manual_seed(options.Seed);
+        using var shuffle = new Generator((ulong)options.Seed);
+        model.to(device);
+        using var x = OnDevice(train.Images, device);
+        using var y = OnDevice(train.Labels, device);
+        using var testSet = new LabelledImages(OnDevice(test.Images, device), OnDevice(test.Labels, device), test.Split);
+        step.Prepare(device, x, options);
+
+        var parameters = model.parameters().Concat(extraParameters).ToList();
+        using var optimizer = options.Optimizer == OptimizerKind.Sgd
+            ? (TorchSharp.Modules.OptimizerHelper)optim.SGD(parameters, options.LearningRate, momentum: options.Momentum, weight_decay: options.WeightDecay)
+            : optim.Adam(parameters, options.LearningRate, weight_decay: options.WeightDecay);
+
+        string fingerprint = $"{description} | n={x.shape[0]} bs={options.BatchSize} epochs={options.Epochs} {options.Optimizer} lr={options.LearningRate} {options.Schedule} wd={options.WeightDecay} seed={options.Seed}";
+        var history = new List<EpochRecord>();
+        int start = 1;
+        if (options.Resume && options.CheckpointPath is { } resumePath && File.Exists(resumePath))
+        {
+            var state = Checkpoint.Load(resumePath, model, optimizer, shuffle, fingerprint);
+            history.AddRange(state.History);
+            start = state.Epoch + 1;
+        }
+
+        long n = x.shape[0];
+        int batches = (int)((n + options.BatchSize - 1) / options.BatchSize);
+        for (int epoch = start; epoch <= options.Epochs; epoch++)
+        {
+            double lr = options.LearningRateAt(epoch);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            var epochClock = Stopwatch.StartNew();
+            model.train();
+            using var drawn = randperm(n, generator: shuffle);
+            using var permutation = OnDevice(drawn, device);
+            using var lossSum = zeros(1, dtype: ScalarType.Float64, device: device);
+            using var correct = zeros(1, dtype: ScalarType.Int64, device: device);
+            var termSums = new Dictionary<string, Tensor>();
+            try
+            {
+                for (int b = 0; b < batches; b++)
+                {
+                    callbacks.Cancellation.ThrowIfCancellationRequested();
+                    using var scope = NewDisposeScope();
+                    long from = (long)b * options.BatchSize, count = Math.Min(options.BatchSize, n - from);
+                    var index = permutation.narrow(0, from, count);
+                    var labels = y.index_select(0, index);
+                    optimizer.zero_grad();
+                    var (loss, logits, terms) = step.Loss(x.index_select(0, index), labels, index);
+                    if (!loss.isfinite().item<bool>())
+                        throw new TrainingDivergedException(
+                            $"The training loss became {loss.item<float>()} at epoch {epoch}, batch {b + 1} of {batches}; training stopped. " +
+                            (options.CheckpointPath is not null && epoch > 1 ? $"The last good checkpoint (epoch {epoch - 1}) is {options.CheckpointPath}." : "No checkpoint was written for this epoch.") +
+                            " Lower the learning rate or check the inputs.");
+                    loss.backward();
+                    optimizer.step();
+                    using (no_grad())
+                    {
+                        lossSum.add_(loss.detach().to_type(ScalarType.Float64).mul(count));
+                        correct.add_(logits.argmax(1).eq(labels).sum());
+                        foreach (var (name, value) in terms)
+                        {
+                            if (!termSums.TryGetValue(name, out var sum))
+                                termSums[name] = sum = zeros(1, dtype: ScalarType.Float64, device: device).DetachFromDisposeScope();
+                            sum.add_(value.to_type(ScalarType.Float64).mul(count));
+                        }
+                    }
+                    if (callbacks.Progress is { } progress && ((b + 1) % options.ProgressEveryBatches == 0) && b + 1 < batches)
+                        progress(new TrainingProgress(epoch, options.Epochs, b + 1, batches, lossSum.item<double>() / (from + count), clock.Elapsed, null));
+                }
+                double seconds = epochClock.Elapsed.TotalSeconds;
+                var evaluation = Evaluator.Evaluate(model, testSet, options.EvaluationBatchSize);
+                var record = new EpochRecord(epoch, lr, lossSum.item<double>() / n, (double)correct.item<long>() / n,
+                    evaluation.Loss, evaluation.Accuracy, evaluation.Ece, seconds, ProcessMemory.ResidentMegabytes(),
+                    termSums.ToDictionary(t => t.Key, t => t.Value.item<double>() / n));
+                history.Add(record);
+                if (options.CheckpointPath is { } path)
+                    Checkpoint.Save(path, model, optimizer, shuffle, new Checkpoint.State(epoch, history, fingerprint));
+                callbacks.Progress?.Invoke(new TrainingProgress(epoch, options.Epochs, batches, batches, record.TrainLoss, clock.Elapsed, record));
+            }
+            finally
+            {
+                foreach (var sum in termSums.Values) sum.Dispose();
+            }
+        }
+        return new TrainingResult(history, Evaluator.Evaluate(model, testSet, options.EvaluationBatchSize));
+    }
+
+    /// <summary>The tensor on <paramref name="device"/> as a new handle (an alias when it is there already), so that
+    /// disposing it never frees the caller's tensor.</summary>
+    static Tensor OnDevice(Tensor t, Device device) =>
+        t.device_type == device.type && t.device_index == device.index ? t.alias() : t.to(device);
+
+    /// <summary>What one training step computes: the loss to minimise, the logits for accuracy, and named terms.</summary>
+    interface IStep
+    {
+        void Prepare(Device device, Tensor images, TrainingOptions options);
+        (Tensor Loss, Tensor Logits, IReadOnlyDictionary<string, Tensor> Terms) Loss(Tensor images, Tensor labels, Tensor index);
+    }
+
+    sealed class PlainStep(nn.Module<Tensor, Tensor> model) : IStep
+    {
+        public void Prepare(Device device, Tensor images, TrainingOptions options) { }
+
+        public (Tensor, Tensor, IReadOnlyDictionary<string, Tensor>) Loss(Tensor images, Tensor labels, Tensor index)
+        {
+            var logits = model.call(images);
+            return (F.cross_entropy(logits, labels), logits, new Dictionary<string, Tensor>());
+        }
+    }
+
+    sealed class DistillStep(nn.Module<Tensor, Tensor> student, nn.Module<Tensor, Tensor> teacher, DistillationObjective objective) : IStep
+    {
+        bool needsFeatures;
+        TeacherOutputs? cache;
+
+        public void Prepare(Device device, Tensor images, TrainingOptions options)
+        {
+            teacher.to(device);
+            teacher.eval();
+            foreach (var p in teacher.parameters()) p.requires_grad = false;
+            objective.to(device);
+            needsFeatures = objective.Terms.Any(t => t.UsesFeatures);
+            if (needsFeatures && (student is not IFeatureModel || teacher is not IFeatureModel))
+                throw new ArgumentException(
+                    $"The objective's terms {string.Join(", ", objective.Terms.Where(t => t.UsesFeatures).Select(t => $"'{t.Name}'"))} need features, " +
+                    $"but {(student is IFeatureModel ? "the teacher" : "the student")} does not expose them (IFeatureModel).");
+            CheckShapes(images);
+            if (options.CacheTeacherOutputs)
+                cache = TeacherOutputs.Compute(teacher, images, needsFeatures ? objective.Terms.SelectMany(t => t.TeacherFeatures).Distinct().ToList() : [], options.EvaluationBatchSize);
+        }
+
+        /// <summary>One forward of both models on two images, in evaluation mode, catches class-count and feature-shape
+        /// mismatches before any training, with the layers and shapes named.</summary>
+        void CheckShapes(Tensor images)
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            bool wasTraining = student.training;
+            student.eval();
+            try
+            {
+                var probe = images.narrow(0, 0, Math.Min(2, images.shape[0]));
+                var (sOut, tOut) = (Forward(student, probe), Forward(teacher, probe));
+                if (sOut.Logits.shape[1] != tOut.Logits.shape[1])
+                    throw new ArgumentException($"The teacher has {tOut.Logits.shape[1]} classes but the student has {sOut.Logits.shape[1]}; distillation needs the same classes.");
+                objective.Compute(new DistillationBatch(sOut.Logits, tOut.Logits, null, sOut.Features, tOut.Features), skipLabelTerms: true);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"Before training: {e.Message}{Environment.NewLine}{Describe("student", student)}{Environment.NewLine}{Describe("teacher", teacher)}", e);
+            }
+            finally
+            {
+                if (wasTraining) student.train();
+            }
+        }
+
+        static string Describe(string who, nn.Module<Tensor, Tensor> model) => model is IFeatureModel f
+            ? $"{who} {model.GetName()} features: {string.Join(", ", f.Features.Select((info, i) => $"{i}: {info}"))}"
+            : $"{who} {model.GetName()} exposes no features";
+
+        ModelOutput Forward(nn.Module<Tensor, Tensor> model, Tensor images) =>
+            needsFeatures ? ((IFeatureModel)model).forward_features(images) : new ModelOutput([], model.call(images));
+
+        public (Tensor, Tensor, IReadOnlyDictionary<string, Tensor>) Loss(Tensor images, Tensor labels, Tensor index)
+        {
+            var s = Forward(student, images);
+            ModelOutput t;
+            if (cache is not null)
+            {
+                t = cache.Select(index);
+            }
+            else
+            {
+                using var _ = no_grad();
+                t = Forward(teacher, images);
+            }
+            var value = objective.Compute(new DistillationBatch(s.Logits, t.Logits, labels, s.Features, t.Features));
+            return (value.Total, s.Logits, value.Terms);
+        }
+    }
+}
