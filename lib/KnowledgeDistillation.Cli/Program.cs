@@ -6,4 +6,6 @@ TorchNative.EnsureLoaded();
 
 var root = new RootCommand("kd: knowledge distillation with TorchSharp. Run 'kd <command> --help' for a command's options.");
 root.Subcommands.Add(InfoCommand.Create());
-return root.Parse(args).Invoke();
+root.Subcommands.Add(TrainTeacherCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
+return Cli.Run(root, args);

@@ -36,6 +36,32 @@ public sealed class LabelledImages : IDisposable
     /// <summary>The number of images.</summary>
     public int Count => (int)Labels.shape[0];
 
+    /// <summary>
+    /// A class-balanced random subset of <paramref name="count"/> images: count / classes of each class (the first
+    /// count % classes classes get one more), drawn with <paramref name="seed"/>, in random order. New tensors.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">count is not in [classes, Count], or a class has too few images.</exception>
+    public LabelledImages BalancedSubset(int count, long seed, int classes = FashionMnist.NumClasses)
+    {
+        if (count < classes || count > Count)
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"A balanced subset needs between {classes} and {Count} images.");
+        using var scope = NewDisposeScope();
+        using var generator = new Generator((ulong)seed);
+        var labels = Labels.cpu();
+        var picked = new List<Tensor>();
+        for (int c = 0; c < classes; c++)
+        {
+            var members = labels.eq(c).nonzero().squeeze(1);
+            int want = count / classes + (c < count % classes ? 1 : 0);
+            if (members.shape[0] < want)
+                throw new ArgumentOutOfRangeException(nameof(count), count, $"Class {c} has only {members.shape[0]} images; {want} are needed.");
+            picked.Add(members.index_select(0, randperm(members.shape[0], generator: generator).narrow(0, 0, want)));
+        }
+        var all = cat(picked, 0);
+        var index = all.index_select(0, randperm(all.shape[0], generator: generator)).to(Images.device);
+        return new LabelledImages(Images.index_select(0, index).MoveToOuterDisposeScope(), Labels.index_select(0, index).MoveToOuterDisposeScope(), Split);
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
