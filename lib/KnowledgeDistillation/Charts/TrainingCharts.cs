@@ -1,0 +1,133 @@
+using KnowledgeDistillation.Training;
+using Plotly.NET;
+using Plotly.NET.CSharp;
+using CSharpChart = Plotly.NET.CSharp.Chart;
+
+namespace KnowledgeDistillation.Charts;
+
+/// <summary>Which metric a learning curve shows.</summary>
+public enum CurveMetric
+{
+    /// <summary>Test accuracy after each epoch.</summary>
+    TestAccuracy,
+    /// <summary>Mean training objective in each epoch.</summary>
+    TrainLoss,
+    /// <summary>Cross entropy on the test set after each epoch.</summary>
+    TestLoss,
+    /// <summary>Expected calibration error on the test set after each epoch.</summary>
+    TestEce,
+}
+
+/// <summary>Charts of training runs, shared by the notebooks and the CLI.</summary>
+public static class TrainingCharts
+{
+    /// <summary>One line per run: <paramref name="metric"/> against the epoch.</summary>
+    /// <param name="runs">Histories by run name (for example "scratch", "KD T=4").</param>
+    /// <param name="metric">What to plot.</param>
+    public static GenericChart LearningCurves(IReadOnlyDictionary<string, IReadOnlyList<EpochRecord>> runs, CurveMetric metric = CurveMetric.TestAccuracy)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        if (runs.Count == 0) throw new ArgumentException("No runs to plot.", nameof(runs));
+        var lines = runs.Select(run => CSharpChart.Line<int, double, string>(
+            run.Value.Select(r => r.Epoch), run.Value.Select(r => Value(r, metric)), ShowMarkers: true, Name: run.Key));
+        string label = Label(metric);
+        return CSharpChart.Combine(lines)
+            .WithXAxisStyle<int, int, int>(TitleText: "epoch")
+            .WithYAxisStyle<double, double, double>(TitleText: label)
+            .WithTitleText($"{label} by epoch");
+    }
+
+    /// <summary>Train and test loss of one run, to see over-fitting (the gap opening).</summary>
+    public static GenericChart LossCurves(IReadOnlyList<EpochRecord> history, string name = "")
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        var train = CSharpChart.Line<int, double, string>(history.Select(r => r.Epoch), history.Select(r => r.TrainLoss), ShowMarkers: true, Name: "train objective");
+        var test = CSharpChart.Line<int, double, string>(history.Select(r => r.Epoch), history.Select(r => r.TestLoss), ShowMarkers: true, Name: "test cross entropy");
+        return CSharpChart.Combine([train, test])
+            .WithXAxisStyle<int, int, int>(TitleText: "epoch")
+            .WithYAxisStyle<double, double, double>(TitleText: "loss")
+            .WithTitleText(string.IsNullOrEmpty(name) ? "Losses by epoch" : $"{name}: losses by epoch");
+    }
+
+    /// <summary>A heatmap of a matrix with labelled rows and columns (a confusion matrix, a similarity matrix).</summary>
+    /// <param name="matrix">Values [rows, columns].</param>
+    /// <param name="rowLabels">One label per row (drawn top to bottom).</param>
+    /// <param name="columnLabels">One label per column.</param>
+    /// <param name="title">The chart's title.</param>
+    public static GenericChart Heatmap(double[,] matrix, IReadOnlyList<string> rowLabels, IReadOnlyList<string> columnLabels, string title)
+    {
+        ArgumentNullException.ThrowIfNull(matrix);
+        int rows = matrix.GetLength(0), columns = matrix.GetLength(1);
+        if (rowLabels.Count != rows || columnLabels.Count != columns)
+            throw new ArgumentException($"The matrix is {rows}×{columns}, but there are {rowLabels.Count} row and {columnLabels.Count} column labels.");
+        var z = Enumerable.Range(0, rows).Select(i => Enumerable.Range(0, columns).Select(j => matrix[i, j]).ToArray()).ToArray();
+        return CSharpChart.Heatmap<double, string, string, string>(
+                zData: z, X: columnLabels.ToArray(), Y: rowLabels.ToArray(), ReverseYAxis: true, ColorScale: StyleParam.Colorscale.Viridis)
+            .WithTitleText(title);
+    }
+
+    /// <summary>A confusion matrix [true, predicted] as a heatmap of row percentages.</summary>
+    public static GenericChart Confusion(long[,] confusion, IReadOnlyList<string> classNames, string title = "Confusion matrix (% of each true class)")
+    {
+        ArgumentNullException.ThrowIfNull(confusion);
+        int n = confusion.GetLength(0);
+        var percent = new double[n, n];
+        for (int i = 0; i < n; i++)
+        {
+            double total = Enumerable.Range(0, n).Sum(j => (double)confusion[i, j]);
+            for (int j = 0; j < n; j++) percent[i, j] = total == 0 ? 0 : Math.Round(100 * confusion[i, j] / total, 1);
+        }
+        return Heatmap(percent, classNames, classNames, title)
+            .WithXAxisStyle<string, string, string>(TitleText: "predicted")
+            .WithYAxisStyle<string, string, string>(TitleText: "true class");
+    }
+
+    static double Value(EpochRecord r, CurveMetric metric) => metric switch
+    {
+        CurveMetric.TestAccuracy => r.TestAccuracy,
+        CurveMetric.TrainLoss => r.TrainLoss,
+        CurveMetric.TestLoss => r.TestLoss,
+        CurveMetric.TestEce => r.TestEce,
+        _ => throw new ArgumentOutOfRangeException(nameof(metric)),
+    };
+
+    static string Label(CurveMetric metric) => metric switch
+    {
+        CurveMetric.TestAccuracy => "test accuracy",
+        CurveMetric.TrainLoss => "training objective",
+        CurveMetric.TestLoss => "test cross entropy",
+        CurveMetric.TestEce => "test ECE",
+        _ => metric.ToString(),
+    };
+}
+
+/// <summary>
+/// A live view of a training run for notebooks: it calls <paramref name="update"/> with a progress line during each
+/// epoch and with a learning-curve chart after each one. In a Polyglot Notebook, pass the update method of an
+/// updatable display: <c>var view = display("starting…"); var live = new LiveTrainingView(v => view.Update(v));</c>
+/// then give <c>live.Report</c> to the trainer as its progress callback. The library needs no notebook packages.
+/// </summary>
+public sealed class LiveTrainingView(Action<object> update, string name = "run")
+{
+    readonly List<EpochRecord> history = [];
+    DateTime lastText = DateTime.MinValue;
+
+    /// <summary>The records seen so far.</summary>
+    public IReadOnlyList<EpochRecord> History => history;
+
+    /// <summary>The progress callback (<see cref="TrainingCallbacks.Progress"/>).</summary>
+    public void Report(TrainingProgress p)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        if (p.Completed is { } record)
+        {
+            history.Add(record);
+            update(TrainingCharts.LearningCurves(new Dictionary<string, IReadOnlyList<EpochRecord>> { [name] = history.ToList() })
+                .WithTitleText($"{name}: epoch {record.Epoch}/{p.Epochs}, test accuracy {record.TestAccuracy:P2}, loss {record.TrainLoss:F4}"));
+            return;
+        }
+        if ((DateTime.UtcNow - lastText).TotalMilliseconds < 500) return;
+        lastText = DateTime.UtcNow;
+        update($"{name}: epoch {p.Epoch}/{p.Epochs}, batch {p.Batch}/{p.Batches}, running loss {p.RunningLoss:F4}, {p.Fraction:P0} done");
+    }
+}

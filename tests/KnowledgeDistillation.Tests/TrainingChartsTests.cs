@@ -1,0 +1,51 @@
+using KnowledgeDistillation.Charts;
+using KnowledgeDistillation.Training;
+using Plotly.NET;
+
+namespace KnowledgeDistillation.Tests;
+
+public class TrainingChartsTests
+{
+    static EpochRecord Record(int epoch, double acc) => new(epoch, 1e-3, 1.0 / epoch, acc, 0.5, acc, 0.02, 1, 100, new Dictionary<string, double>());
+
+    [Fact]
+    public void Learning_curves_have_one_named_line_per_run()
+    {
+        var runs = new Dictionary<string, IReadOnlyList<EpochRecord>>
+        {
+            ["scratch"] = [Record(1, 0.80), Record(2, 0.82)],
+            ["KD T=4"] = [Record(1, 0.81), Record(2, 0.84)],
+        };
+        var chart = TrainingCharts.LearningCurves(runs);
+        Assert.Equal(2, GenericChart.getTraces(chart).Length);
+        var html = ChartFiles.ToHtml(chart, embedPlotlyJs: false);
+        Assert.Contains("scratch", html);
+        Assert.Contains("KD T=4", html);
+        Assert.Contains("test accuracy", html);
+        Assert.Throws<ArgumentException>(() => TrainingCharts.LearningCurves(new Dictionary<string, IReadOnlyList<EpochRecord>>()));
+    }
+
+    [Fact]
+    public void Confusion_heatmap_checks_labels_and_shows_row_percentages()
+    {
+        var confusion = new long[,] { { 3, 1 }, { 0, 4 } };
+        var html = ChartFiles.ToHtml(TrainingCharts.Confusion(confusion, ["a", "b"]), embedPlotlyJs: false);
+        Assert.Contains("75", html);   // 3 of 4
+        Assert.Contains("25", html);   // 1 of 4
+        Assert.Contains("100", html);  // 4 of 4
+        var e = Assert.Throws<ArgumentException>(() => TrainingCharts.Heatmap(new double[2, 3], ["a", "b"], ["x", "y"], "t"));
+        Assert.Contains("2×3", e.Message);
+    }
+
+    [Fact]
+    public void Live_view_shows_text_during_an_epoch_and_a_chart_after_it()
+    {
+        var shown = new List<object>();
+        var live = new LiveTrainingView(shown.Add, "demo");
+        live.Report(new TrainingProgress(1, 2, 10, 20, 0.9, TimeSpan.FromSeconds(1), null));
+        Assert.IsType<string>(Assert.Single(shown));
+        live.Report(new TrainingProgress(1, 2, 20, 20, 0.8, TimeSpan.FromSeconds(2), Record(1, 0.7)));
+        Assert.IsAssignableFrom<GenericChart>(shown[^1]);
+        Assert.Single(live.History);
+    }
+}
