@@ -1,0 +1,67 @@
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Exercises;
+
+/// <summary>Helpers for the self-checks: call the learner's function safely and compare its tensors.</summary>
+static class LearnerCode
+{
+    /// <summary>
+    /// Tolerances for comparing a learner's float32 result with a float64 reference: float32 keeps about 7 significant
+    /// digits and a softmax or a sum over 10 classes adds a few rounding errors, so 1e-4 relative and 1e-6 absolute
+    /// accept every correct float32 answer and reject every mistake the checks look for (those differ by far more).
+    /// </summary>
+    public const double Rtol = 1e-4, Atol = 1e-6;
+
+    /// <summary>Runs <paramref name="call"/>; on an exception or a null result, returns a failure that says so.</summary>
+    public static CheckResult? Run(string function, Func<Tensor?> call, out Tensor result)
+    {
+        result = null!;
+        Tensor? r;
+        try
+        {
+            r = call();
+        }
+        catch (Exception e)
+        {
+            return CheckResult.Fail($"{function} threw {e.GetType().Name}: {e.Message}");
+        }
+        if (r is null) return CheckResult.Fail($"{function} returned null; return a tensor.");
+        result = r;
+        return null;
+    }
+
+    /// <summary>"[3, 10]".</summary>
+    public static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
+
+    /// <summary>The tensor as float64 on the CPU, detached (a new tensor in the current dispose scope).</summary>
+    public static Tensor F64(Tensor t) => t.detach().cpu().to_type(ScalarType.Float64);
+
+    /// <summary>Same shape and all values within <see cref="Rtol"/>/<see cref="Atol"/> (NaN never matches).</summary>
+    public static bool Close(Tensor mine, Tensor expected, double rtol = Rtol, double atol = Atol) =>
+        mine.shape.SequenceEqual(expected.shape) && F64(mine).allclose(F64(expected), rtol, atol);
+
+    /// <summary>Whether <paramref name="after"/> still holds exactly <paramref name="before"/>'s values (to detect in-place changes).</summary>
+    public static bool Unchanged(Tensor after, Tensor before) =>
+        after.shape.SequenceEqual(before.shape) && after.dtype == before.dtype && after.detach().eq(before).all().item<bool>();
+
+    /// <summary>The largest absolute difference.</summary>
+    public static double MaxDiff(Tensor mine, Tensor expected) => F64(mine).sub(F64(expected)).abs().max().item<double>();
+
+    /// <summary>Whether any value is NaN or infinite.</summary>
+    public static bool HasNonFinite(Tensor t) => !F64(t).isfinite().all().item<bool>();
+
+    /// <summary>A short rendering of a 1-D tensor: "[0.1000, 0.2000, …]".</summary>
+    public static string Row(Tensor t, int max = 10)
+    {
+        var v = F64(t).flatten().data<double>().ToArray();
+        var shown = v.Take(max).Select(x => x.ToString("F4", System.Globalization.CultureInfo.InvariantCulture));
+        return "[" + string.Join(", ", shown) + (v.Length > max ? ", …" : "") + "]";
+    }
+
+    /// <summary>Fixed example logits: float32 [rows, classes], N(0, scale²), from a seeded generator.</summary>
+    public static Tensor Logits(long seed, int rows, int classes, double scale = 3.0)
+    {
+        using var g = new Generator((ulong)seed);
+        return randn(rows, classes, generator: g).mul(scale);
+    }
+}
