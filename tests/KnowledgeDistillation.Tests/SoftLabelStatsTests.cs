@@ -81,6 +81,16 @@ public class SoftLabelStatsTests
     }
 
     [Fact]
+    public void Items_torn_between_two_classes()
+    {
+        // Class 1: image 2 is 0.8 / 0.1 (score min(0.8, 0.1) = 0.1), image 3 is 0.3 / 0.6 (score 0.3).
+        Assert.Equal(new long[] { 3, 2 }, SoftLabelStats.MostConfusedWith(P, Y, 1, [0, 1], 2));
+        // Class 0 against class 2 only: image 0 scores 0.02, image 1 scores 0.1.
+        Assert.Equal(new long[] { 1 }, SoftLabelStats.MostConfusedWith(P, Y, 0, [2]));
+        Assert.Throws<ArgumentException>(() => SoftLabelStats.MostConfusedWith(P, Y, 0, [0]));
+    }
+
+    [Fact]
     public void Wrong_classes_above_a_threshold()
     {
         Assert.Equal(new long[] { 2, 2, 2, 2, 0 }, SoftLabelStats.WrongClassesAbove(P, Y, 0.01).data<long>().ToArray());

@@ -160,6 +160,27 @@ public static class SoftLabelStats
         return Pick(candidates, score, count, $"images of class {classIndex}");
     }
 
+    /// <summary>
+    /// Items torn between two similar classes: the indices of the <paramref name="count"/> images of class
+    /// <paramref name="classIndex"/> whose soft label is most evenly split between the true class and one of
+    /// <paramref name="similarClasses"/>, scored by <c>min(p_true, max over k in similarClasses of p_k)</c>, highest first.
+    /// A shirt with 45 % shirt and 40 % T-shirt/top scores 0.40; a clear shirt or an odd image scores low.
+    /// </summary>
+    /// <exception cref="ArgumentException">No similar class other than the true one, or fewer than <paramref name="count"/> images of that class.</exception>
+    public static long[] MostConfusedWith(Tensor probabilities, Tensor labels, int classIndex, IReadOnlyCollection<int> similarClasses, int count = 1)
+    {
+        CheckPair(probabilities, labels);
+        ArgumentNullException.ThrowIfNull(similarClasses);
+        long[] others = [.. similarClasses.Where(k => k != classIndex).Select(k => (long)k)];
+        if (others.Length == 0) throw new ArgumentException("Give at least one similar class other than the true class.", nameof(similarClasses));
+        using var scope = NewDisposeScope();
+        var candidates = labels.cpu().eq(classIndex).nonzero().squeeze(1);
+        var p = probabilities.detach().cpu().index_select(0, candidates);
+        var rival = p.index_select(1, tensor(others)).max(1).values;
+        var score = minimum(p.select(1, classIndex), rival);
+        return Pick(candidates, score, count, $"images of class {classIndex}");
+    }
+
     /// <summary>For each image, how many wrong classes get a probability above <paramref name="threshold"/>; int64 [N].
     /// For a hard label this is always 0.</summary>
     public static Tensor WrongClassesAbove(Tensor probabilities, Tensor labels, double threshold = 0.01)
