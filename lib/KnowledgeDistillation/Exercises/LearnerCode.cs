@@ -12,6 +12,12 @@ static class LearnerCode
     /// </summary>
     public const double Rtol = 1e-4, Atol = 1e-6;
 
+    /// <summary>An accepted answer: "Correct: " and what was checked.</summary>
+    public static CheckResult Pass(string message) => new(true, "Correct: " + message);
+
+    /// <summary>A rejected answer: "Not yet: " and what is wrong.</summary>
+    public static CheckResult Fail(string message) => new(false, "Not yet: " + message);
+
     /// <summary>Runs <paramref name="call"/>; on an exception or a null result, returns a failure that says so.</summary>
     public static CheckResult? Run(string function, Func<Tensor?> call, out Tensor result)
     {
@@ -23,9 +29,9 @@ static class LearnerCode
         }
         catch (Exception e)
         {
-            return CheckResult.Fail($"{function} threw {e.GetType().Name}: {e.Message}");
+            return Fail($"{function} threw {e.GetType().Name}: {e.Message}");
         }
-        if (r is null) return CheckResult.Fail($"{function} returned null; return a tensor.");
+        if (r is null) return Fail($"{function} returned null; return a tensor.");
         result = r;
         return null;
     }

@@ -22,32 +22,32 @@ public static partial class Check
             var x = logits.clone();
             if (Run("Your softmax", () => mine(x, T), out var r) is { } failed)
                 return failed.Message.Contains("must match the size", StringComparison.Ordinal)
-                    ? CheckResult.Fail(failed.Message["Not yet: ".Length..] + " A sum over the last dimension without keepdim: true drops the class dimension, so it no longer broadcasts against the logits.")
+                    ? Fail(failed.Message["Not yet: ".Length..] + " A sum over the last dimension without keepdim: true drops the class dimension, so it no longer broadcasts against the logits.")
                     : failed;
             if (!Unchanged(x, logits))
-                return CheckResult.Fail("your function changed its input logits in place (an operation ending in _, such as div_); compute a new tensor, the caller still needs the logits.");
+                return Fail("your function changed its input logits in place (an operation ending in _, such as div_); compute a new tensor, the caller still needs the logits.");
             var z = F64(logits);
             var expected = F.softmax(z.div(T), -1);
             if (!r.shape.SequenceEqual(logits.shape))
-                return CheckResult.Fail($"the result has shape {Shape(r)}; softmax keeps the logits' shape {Shape(logits)}, one probability per class" +
+                return Fail($"the result has shape {Shape(r)}; softmax keeps the logits' shape {Shape(logits)}, one probability per class" +
                     (r.numel() < logits.numel() ? " (a sum or max without keepdim: true drops a dimension)." : "."));
             if (Close(r, expected)) continue;
             if (HasNonFinite(r))
-                return CheckResult.Fail($"at T = {T} the result contains NaN or infinity for ordinary logits: {Row(r[0])}.");
+                return Fail($"at T = {T} the result contains NaN or infinity for ordinary logits: {Row(r[0])}.");
             if (Close(r, F.log_softmax(z.div(T), -1)))
-                return CheckResult.Fail("these are log-probabilities (log_softmax); a soft label is a probability distribution: use softmax.");
+                return Fail("these are log-probabilities (log_softmax); a soft label is a probability distribution: use softmax.");
             if (T != 1 && Close(r, F.softmax(z, -1)))
-                return CheckResult.Fail($"at T = {T} this is the ordinary softmax: divide the logits by T before the softmax, softmax(logits / T).");
+                return Fail($"at T = {T} this is the ordinary softmax: divide the logits by T before the softmax, softmax(logits / T).");
             if (T != 1 && Close(r, F.softmax(z.mul(T), -1)))
-                return CheckResult.Fail($"at T = {T} this is softmax(logits · T): divide the logits by T, do not multiply.");
+                return Fail($"at T = {T} this is softmax(logits · T): divide the logits by T, do not multiply.");
             if (Close(r, F.softmax(z.div(T), 0)))
-                return CheckResult.Fail("you normalised over dimension 0, the batch: normalise over the classes, the last dimension (−1).");
+                return Fail("you normalised over dimension 0, the batch: normalise over the classes, the last dimension (−1).");
             if (T != 1 && Close(r, F.softmax(z, -1).div(T)))
-                return CheckResult.Fail($"at T = {T} you divided the probabilities by T after the softmax: divide the logits before it.");
+                return Fail($"at T = {T} you divided the probabilities by T after the softmax: divide the logits before it.");
             var rowSums = F64(r).sum(-1);
             if (!rowSums.allclose(ones_like(rowSums), 1e-4, 1e-4))
-                return CheckResult.Fail($"at T = {T} the rows do not sum to 1 (they sum to {Row(rowSums)}): divide exp(z / T) by its sum over the last dimension, with keepdim: true so that it broadcasts.");
-            return CheckResult.Fail($"at T = {T} the values differ from softmax(logits / T) by up to {MaxDiff(r, expected):G3}; first row: yours {Row(r[0])}, expected {Row(expected[0])}.");
+                return Fail($"at T = {T} the rows do not sum to 1 (they sum to {Row(rowSums)}): divide exp(z / T) by its sum over the last dimension, with keepdim: true so that it broadcasts.");
+            return Fail($"at T = {T} the values differ from softmax(logits / T) by up to {MaxDiff(r, expected):G3}; first row: yours {Row(r[0])}, expected {Row(expected[0])}.");
         }
 
         // Large logits: exp(z / T) overflows float32 above z / T ≈ 88.7.
@@ -55,11 +55,11 @@ public static partial class Check
         if (Run("Your softmax", () => mine(large, 0.5), out var big) is { } bigFailed) return bigFailed;
         var bigExpected = F.softmax(F64(large).div(0.5), -1);
         if (HasNonFinite(big))
-            return CheckResult.Fail("right for ordinary logits, but NaN or infinity for large ones (logit 100 at T = 0.5 gives exp(200), beyond float32's largest value, about exp(88.7)). " +
+            return Fail("right for ordinary logits, but NaN or infinity for large ones (logit 100 at T = 0.5 gives exp(200), beyond float32's largest value, about exp(88.7)). " +
                 "Subtract each row's maximum before exp (softmax does not change when every logit moves by the same constant), or call softmax.");
         if (!Close(big, bigExpected))
-            return CheckResult.Fail($"right for ordinary logits, but for large logits at T = 0.5 the values differ by up to {MaxDiff(big, bigExpected):G3}.");
-        return CheckResult.Pass("softmax(logits / T) over the last dimension at T = 0.5, 1 and 4, and stable for large logits.");
+            return Fail($"right for ordinary logits, but for large logits at T = 0.5 the values differ by up to {MaxDiff(big, bigExpected):G3}.");
+        return Pass("softmax(logits / T) over the last dimension at T = 0.5, 1 and 4, and stable for large logits.");
     }
 
     /// <summary>
@@ -81,10 +81,10 @@ public static partial class Check
             var teacher = teacherValues.clone().requires_grad_(true);
             if (Run("Your loss", () => mine(student, teacher, T), out var r) is { } failed) return failed;
             if (r.numel() != 1)
-                return CheckResult.Fail($"the loss has shape {Shape(r)}; it must be a single number: sum over the classes, then average over the batch (divide by the batch size, {batch})" +
+                return Fail($"the loss has shape {Shape(r)}; it must be a single number: sum over the classes, then average over the batch (divide by the batch size, {batch})" +
                     (r.shape.SequenceEqual(new long[] { batch }) ? " — you return one loss per example." : "."));
             if (HasNonFinite(r))
-                return CheckResult.Fail($"the loss is {F64(r).item<double>()} at T = {T}; compute log-probabilities with log_softmax rather than log(softmax(…)).");
+                return Fail($"the loss is {F64(r).item<double>()} at T = {T}; compute log-probabilities with log_softmax rather than log(softmax(…)).");
 
             var z = F64(studentValues);
             var v = F64(teacherValues);
@@ -109,20 +109,20 @@ public static partial class Check
                     (T * T * (kl + entropy), "this is the cross-entropy form, T²·CE(p_T, q_T) = T²·(KL + H(p_T)). It has the same gradient, but the exercise asks for the KL form, which is 0 when the student matches the teacher."),
                 };
                 foreach (var (candidate, message) in diagnoses)
-                    if (Near(value, candidate)) return CheckResult.Fail(message);
-                return CheckResult.Fail($"at T = {T} your loss is {value:G6}; expected T²·KL(p_T ‖ q_T) = {expected:G6}.");
+                    if (Near(value, candidate)) return Fail(message);
+                return Fail($"at T = {T} your loss is {value:G6}; expected T²·KL(p_T ‖ q_T) = {expected:G6}.");
             }
 
             if (!r.requires_grad)
-                return CheckResult.Fail("the value is right, but it carries no gradient to the student's logits (did you call .detach() or .item(), or build a new tensor?). The student learns through this loss.");
+                return Fail("the value is right, but it carries no gradient to the student's logits (did you call .detach() or .item(), or build a new tensor?). The student learns through this loss.");
             r.reshape(new long[0]).backward();
             if (teacher.grad is { } tg && tg.abs().max().item<float>() > 0)
-                return CheckResult.Fail("the value is right, but gradient flows into the teacher's logits: use teacher.detach(). The teacher is fixed; only the student learns.");
+                return Fail("the value is right, but gradient flows into the teacher's logits: use teacher.detach(). The teacher is fixed; only the student learns.");
             var expectedGradient = Analysis.TemperatureAnalysis.SoftLossGradient(studentValues, teacherValues, T);
             if (student.grad is null || !Close(student.grad, expectedGradient, 1e-3, 1e-6))
-                return CheckResult.Fail($"the value is right at T = {T}, but the gradient with respect to the student's logits is not; build the loss from the student's logits with differentiable operations.");
+                return Fail($"the value is right at T = {T}, but the gradient with respect to the student's logits is not; build the loss from the student's logits with differentiable operations.");
         }
-        return CheckResult.Pass("T²·KL(p_T ‖ q_T), averaged over the batch, at T = 2 and 5; its gradient reaches the student's logits and not the teacher's.");
+        return Pass("T²·KL(p_T ‖ q_T), averaged over the batch, at T = 2 and 5; its gradient reaches the student's logits and not the teacher's.");
     }
 
     static bool Near(double a, double b) => Math.Abs(a - b) <= Atol + 1e-4 * Math.Abs(b);
