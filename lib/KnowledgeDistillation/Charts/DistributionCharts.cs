@@ -95,7 +95,7 @@ public static class DistributionCharts
         }
         int columns = indices.Count;
         return CSharpChart.Grid([.. pictures, .. bars], 2, columns, SubPlotTitles: titles.Concat(barTitles).ToArray(), XGap: 0.35, YGap: 0.2)
-            .WithSize(Width: Math.Max(560, 250 * columns + 160), Height: 640)
+            .WithSize(Width: Math.Max(560, 210 * columns + 140), Height: 620)
             .WithTitleText(title);
     }
 
