@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Losses;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Training;
@@ -162,5 +163,59 @@ public class DistillationMethodsTests
     {
         var e = Assert.Throws<ArgumentException>(() => DistillationMethods.Build(DistillationMethod.Kd, new SmallCnn(8, 16, 128, numClasses: 5), Teacher, new MethodSettings()));
         Assert.Contains("the student has 5", e.Message);
+    }
+}
+
+/// <summary>Every method through the real trainer, and the experiment table's shared teacher pass.</summary>
+public class DistillationMethodsTrainingTests
+{
+    static readonly Lazy<LabelledImages> Train = new(() => FashionMnist.Load(Split.Train, limit: 256));
+    static readonly Lazy<LabelledImages> Test = new(() => FashionMnist.Load(Split.Test, limit: 100));
+    static readonly TrainingOptions Options = new() { Epochs = 1, BatchSize = 64, Device = "cpu", Seed = 3 };
+
+    static SmallCnn FrozenTeacher()
+    {
+        manual_seed(1);
+        return SmallCnn.Teacher();
+    }
+
+    [Fact]
+    public void Every_method_trains_one_epoch_through_Trainer_Distill()
+    {
+        var teacher = FrozenTeacher();
+        foreach (var method in DistillationMethods.All)
+        {
+            manual_seed(2);
+            var student = SmallCnn.Student();
+            var objective = DistillationMethods.Build(method, student, teacher, new MethodSettings());
+            var result = Trainer.Distill(student, teacher, objective, Train.Value, Test.Value, Options);
+            var record = Assert.Single(result.History);
+            Assert.True(double.IsFinite(record.TrainLoss), DistillationMethods.Name(method));
+            Assert.Equal(objective.Terms.Select(t => t.Name).Order(), record.Terms.Keys.Order());
+        }
+    }
+
+    [Fact]
+    public void A_shared_teacher_pass_gives_the_same_run_as_the_trainers_own_cache()
+    {
+        var teacher = FrozenTeacher();
+        TrainingResult Run(TeacherOutputs? shared)
+        {
+            manual_seed(2);
+            var student = SmallCnn.Student();
+            var objective = DistillationMethods.Build(DistillationMethod.At, student, teacher, new MethodSettings());
+            return Trainer.Distill(student, teacher, objective, Train.Value, Test.Value, Options, null, shared);
+        }
+        var own = Run(null);
+        using var shared = TeacherOutputs.Compute(teacher, Train.Value.Images, [0, 1, 2], 1000);
+        var reused = Run(shared);
+        Assert.Equal(own.History[0].TrainLoss, reused.History[0].TrainLoss);
+        Assert.Equal(own.Final.Accuracy, reused.Final.Accuracy);
+        Assert.Equal(own.Final.Loss, reused.Final.Loss);
+        Assert.Equal(3, shared.FeatureIndices.Count); // still usable: the trainer did not dispose what it did not create
+
+        using var partial = TeacherOutputs.Compute(teacher, Train.Value.Images, [2], 1000);
+        var e = Assert.Throws<ArgumentException>(() => Run(partial));
+        Assert.Contains("needs features [0, 1]", e.Message);
     }
 }

@@ -175,6 +175,10 @@ public static class Reproduction
                 using var subset = regime.Images is { } k && k < train.Count ? train.BalancedSubset(k, seed) : null;
                 var data = subset ?? train;
                 var options = settings.Training with { Epochs = regime.Epochs, Seed = seed, CheckpointPath = null, Resume = false };
+                // One teacher pass per subset, shared by every method (its outputs do not depend on the method).
+                using var shared = options.CacheTeacherOutputs && settings.Methods.Count > 0
+                    ? SharedTeacherOutputs(teacher, teacherFeatures, settings, data, device, options.EvaluationBatchSize)
+                    : null;
 
                 var runClock = Stopwatch.StartNew();
                 var scratch = NewStudent(settings.Student, seed);
@@ -187,7 +191,7 @@ public static class Reproduction
                     runClock.Restart();
                     var student = NewStudent(settings.Student, seed);
                     var objective = DistillationMethods.Build(method, (IFeatureModel)student, teacherFeatures, settings.Method);
-                    result = Trainer.Distill(student, teacher, objective, data, testSet, options, callbacks);
+                    result = Trainer.Distill(student, teacher, objective, data, testSet, options, callbacks, shared);
                     Add(Row(regime, data.Count, DistillationMethods.Name(method), seed, result, runClock));
                     student.Dispose();
                     foreach (var term in objective.Terms) term.Trainable?.Dispose();
@@ -195,6 +199,20 @@ public static class Reproduction
             }
         }
         return new ReproductionReport(settings, teacherName, rows, clock.Elapsed);
+    }
+
+    /// <summary>The teacher's logits and every feature the methods read, for <paramref name="data"/>, on <paramref name="device"/>.</summary>
+    static TeacherOutputs SharedTeacherOutputs(nn.Module<Tensor, Tensor> teacher, IFeatureModel teacherFeatures, ReproductionSettings settings,
+        LabelledImages data, Device device, int batchSize)
+    {
+        // The pairs depend only on the models' declared features, so a throwaway student tells which teacher features are read.
+        using var probe = ModelZoo.Create(settings.Student);
+        var indices = settings.Methods
+            .SelectMany(m => DistillationMethods.Build(m, (IFeatureModel)probe, teacherFeatures, settings.Method).Terms)
+            .SelectMany(t => t.TeacherFeatures).Distinct().Order().ToList();
+        teacher.to(device);
+        using var images = OnDevice(data.Images, device);
+        return TeacherOutputs.Compute(teacher, images, indices, batchSize);
     }
 
     /// <summary>Trains a teacher with cross entropy (seed 0) for <see cref="ReproductionSettings.TeacherEpochs"/> epochs on
