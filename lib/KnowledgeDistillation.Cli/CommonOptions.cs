@@ -39,9 +39,9 @@ static class CommonOptions
 
     public static Option<double> WeightDecay() => new("--weight-decay") { Description = "L2 weight decay.", DefaultValueFactory = _ => 0.0 };
 
-    public static Option<string> Model(string description, string defaultValue)
+    public static Option<string> Model(string description, string defaultValue, string name = "--model")
     {
-        var option = new Option<string>("--model") { Description = $"{description} One of: {string.Join(", ", ModelZoo.Names)}.", DefaultValueFactory = _ => defaultValue };
+        var option = new Option<string>(name) { Description = $"{description} One of: {string.Join(", ", ModelZoo.Names)}.", DefaultValueFactory = _ => defaultValue };
         option.Validators.Add(r =>
         {
             var v = r.GetValueOrDefault<string>();

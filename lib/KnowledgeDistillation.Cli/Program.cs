@@ -8,5 +8,7 @@ var root = new RootCommand("kd: knowledge distillation with TorchSharp. Run 'kd 
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(TrainTeacherCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(DistillCommand.Create());
+root.Subcommands.Add(ReproduceCommand.Create());
 root.Subcommands.Add(BenchmarkCommand.Create());
 return Cli.Run(root, args);

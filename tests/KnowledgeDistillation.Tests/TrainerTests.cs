@@ -170,11 +170,12 @@ public class TrainerTests
     public void Feature_shape_mismatch_is_an_error_before_training_naming_layers_and_shapes()
     {
         // Student feature 0 is [8, 14, 14]; teacher feature 1 is [64, 7, 7]: a hint needs the same resolution.
+        // The shape check probes with 4 images (angle-wise RKD needs at least 3).
         var objective = new DistillationObjective(DistillationTerms.Hint(new HintLoss(8, 64), 0, 1));
         var e = Assert.Throws<ArgumentException>(() => Trainer.Distill(Student(), Teacher(), objective, TrainSlice.Value, TestSlice.Value, Quick(1)));
         Assert.Contains("Before training", e.Message);
-        Assert.Contains("[2, 8, 14, 14]", e.Message);
-        Assert.Contains("[2, 64, 7, 7]", e.Message);
+        Assert.Contains("[4, 8, 14, 14]", e.Message);
+        Assert.Contains("[4, 64, 7, 7]", e.Message);
         Assert.Contains("block1 [8, 14, 14]", e.Message);
         Assert.Contains("block2 [64, 7, 7]", e.Message);
     }

@@ -46,6 +46,15 @@ sealed class TeacherOutputs : IDisposable
         return new TeacherOutputs(cat(logitParts, 0).MoveToOuterDisposeScope(), features);
     }
 
+    /// <summary>How many images.</summary>
+    public long Count => logits.shape[0];
+
+    /// <summary>The indices of the cached features.</summary>
+    public IReadOnlyList<int> FeatureIndices => [.. Enumerable.Range(0, features.Length).Where(i => features[i] is not null)];
+
+    /// <summary>True when every feature in <paramref name="indices"/> is cached.</summary>
+    public bool Covers(IEnumerable<int> indices) => indices.All(i => i >= 0 && i < features.Length && features[i] is not null);
+
     /// <summary>The cached outputs of the images at <paramref name="index"/>; features not cached come back empty.</summary>
     public ModelOutput Select(Tensor index) =>
         new(features.Select(f => f is null ? empty(0) : f.index_select(0, index)).ToList(), logits.index_select(0, index));

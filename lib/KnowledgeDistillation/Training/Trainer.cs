@@ -40,9 +40,18 @@ public static class Trainer
         LabelledImages train, LabelledImages test, TrainingOptions options, TrainingCallbacks? callbacks = null)
     {
         ArgumentNullException.ThrowIfNull(student);
+        return Distill(student, teacher, objective, train, test, options, callbacks, precomputed: null);
+    }
+
+    /// <summary>As the public <c>Distill</c>, but with the teacher's outputs for <paramref name="train"/> computed once by
+    /// the caller and shared by several runs (the experiment table); the trainer does not dispose them.</summary>
+    internal static TrainingResult Distill(nn.Module<Tensor, Tensor> student, nn.Module<Tensor, Tensor> teacher, DistillationObjective objective,
+        LabelledImages train, LabelledImages test, TrainingOptions options, TrainingCallbacks? callbacks, TeacherOutputs? precomputed)
+    {
+        ArgumentNullException.ThrowIfNull(student);
         ArgumentNullException.ThrowIfNull(teacher);
         ArgumentNullException.ThrowIfNull(objective);
-        var step = new DistillStep(student, teacher, objective);
+        using var step = new DistillStep(student, teacher, objective, precomputed);
         return Run(student, step, objective.parameters().ToList(), train, test, options, callbacks ?? new(),
             $"distill {teacher.GetName()}->{student.GetName()} [{string.Join(",", objective.Terms.Select(t => $"{t.Name}:{t.Weight}"))}]");
     }
@@ -80,6 +89,7 @@ public static class Trainer
         }
 
         long n = x.shape[0];
+        EvaluationResult? last = null;
         int batches = (int)((n + options.BatchSize - 1) / options.BatchSize);
         for (int epoch = start; epoch <= options.Epochs; epoch++)
         {
@@ -125,7 +135,7 @@ public static class Trainer
                         progress(new TrainingProgress(epoch, options.Epochs, b + 1, batches, lossSum.item<double>() / (from + count), clock.Elapsed, null));
                 }
                 double seconds = epochClock.Elapsed.TotalSeconds;
-                var evaluation = Evaluator.Evaluate(model, testSet, options.EvaluationBatchSize);
+                var evaluation = last = Evaluator.Evaluate(model, testSet, options.EvaluationBatchSize);
                 var record = new EpochRecord(epoch, lr, lossSum.item<double>() / n, (double)correct.item<long>() / n,
                     evaluation.Loss, evaluation.Accuracy, evaluation.Ece, seconds, ProcessMemory.ResidentMegabytes(),
                     termSums.ToDictionary(t => t.Key, t => t.Value.item<double>() / n));
@@ -139,7 +149,9 @@ public static class Trainer
                 foreach (var sum in termSums.Values) sum.Dispose();
             }
         }
-        return new TrainingResult(history, Evaluator.Evaluate(model, testSet, options.EvaluationBatchSize));
+        // The last epoch's evaluation is the final one (same weights, evaluation mode); evaluate again only when no epoch
+        // ran here (a resumed run that had already finished).
+        return new TrainingResult(history, last ?? Evaluator.Evaluate(model, testSet, options.EvaluationBatchSize));
     }
 
     /// <summary>The tensor on <paramref name="device"/> as a new handle (an alias when it is there already), so that
@@ -165,10 +177,18 @@ public static class Trainer
         }
     }
 
-    sealed class DistillStep(nn.Module<Tensor, Tensor> student, nn.Module<Tensor, Tensor> teacher, DistillationObjective objective) : IStep
+    sealed class DistillStep(nn.Module<Tensor, Tensor> student, nn.Module<Tensor, Tensor> teacher, DistillationObjective objective,
+        TeacherOutputs? precomputed) : IStep, IDisposable
     {
         bool needsFeatures;
         TeacherOutputs? cache;
+        bool ownsCache;
+
+        public void Dispose()
+        {
+            if (ownsCache) cache?.Dispose();
+            cache = null;
+        }
 
         public void Prepare(Device device, Tensor images, TrainingOptions options)
         {
@@ -182,8 +202,19 @@ public static class Trainer
                     $"The objective's terms {string.Join(", ", objective.Terms.Where(t => t.UsesFeatures).Select(t => $"'{t.Name}'"))} need features, " +
                     $"but {(student is IFeatureModel ? "the teacher" : "the student")} does not expose them (IFeatureModel).");
             CheckShapes(images);
-            if (options.CacheTeacherOutputs)
-                cache = TeacherOutputs.Compute(teacher, images, needsFeatures ? objective.Terms.SelectMany(t => t.TeacherFeatures).Distinct().ToList() : [], options.EvaluationBatchSize);
+            var featureIndices = needsFeatures ? objective.Terms.SelectMany(t => t.TeacherFeatures).Distinct().ToList() : [];
+            if (precomputed is not null)
+            {
+                if (precomputed.Count != images.shape[0] || !precomputed.Covers(featureIndices))
+                    throw new ArgumentException($"The precomputed teacher outputs hold {precomputed.Count} images and features [{string.Join(", ", precomputed.FeatureIndices)}], " +
+                                                $"but this run has {images.shape[0]} images and needs features [{string.Join(", ", featureIndices)}].");
+                cache = precomputed;
+            }
+            else if (options.CacheTeacherOutputs)
+            {
+                cache = TeacherOutputs.Compute(teacher, images, featureIndices, options.EvaluationBatchSize);
+                ownsCache = true;
+            }
         }
 
         /// <summary>One forward of both models on two images, in evaluation mode, catches class-count and feature-shape
@@ -196,7 +227,8 @@ public static class Trainer
             student.eval();
             try
             {
-                var probe = images.narrow(0, 0, Math.Min(2, images.shape[0]));
+                // Four images: relation terms need a few (angle-wise RKD needs three), and it stays cheap.
+                var probe = images.narrow(0, 0, Math.Min(4, images.shape[0]));
                 var (sOut, tOut) = (Forward(student, probe), Forward(teacher, probe));
                 if (sOut.Logits.shape[1] != tOut.Logits.shape[1])
                     throw new ArgumentException($"The teacher has {tOut.Logits.shape[1]} classes but the student has {sOut.Logits.shape[1]}; distillation needs the same classes.");
