@@ -82,6 +82,12 @@ public static class TrainingCharts
             .WithYAxisStyle<string, string, string>(TitleText: "true class");
     }
 
+    /// <summary>The value of <paramref name="metric"/> in one epoch's record.</summary>
+    public static double MetricValue(EpochRecord r, CurveMetric metric) => Value(r, metric);
+
+    /// <summary>The axis label of <paramref name="metric"/> ("test accuracy", …).</summary>
+    public static string MetricLabel(CurveMetric metric) => Label(metric);
+
     static double Value(EpochRecord r, CurveMetric metric) => metric switch
     {
         CurveMetric.TestAccuracy => r.TestAccuracy,
