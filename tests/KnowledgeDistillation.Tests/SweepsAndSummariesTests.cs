@@ -97,7 +97,9 @@ public class SweepsAndSummariesTests
         var html = ChartFiles.ToHtml(chart, embedPlotlyJs: false);
         Assert.Contains("scratch", html);
         Assert.Contains("\"log\"", html);
-        Assert.True(GenericChart.getTraces(chart).Length >= 2);
+        Assert.Contains("tonexty", html); // the ± std band
+        Assert.Equal(6, GenericChart.getTraces(chart).Length); // per series: band edges and the mean line
+        Assert.DoesNotContain("\"lower\"", html);
         Assert.Throws<ArgumentException>(() => SweepCharts.MeanStdLines([new("bad", [1, 2], [MeanStd.Of([1])])], "x", "y", "t"));
     }
 

@@ -9,7 +9,8 @@ namespace KnowledgeDistillation.Charts;
 /// <summary>
 /// A live chart of several runs in one notebook display: one learning curve per run, runs of the same group (for
 /// example every seed of "KD student") in one colour, and horizontal reference lines (for example the teacher's
-/// accuracy). In a Polyglot Notebook: <c>var view = display("starting…"); var live = new LiveComparisonView(v => view.Update(v));</c>,
+/// accuracy). In a Polyglot Notebook: <c>var view = display("starting…", "text/html"); var live = new LiveComparisonView(v => view.Update(v));</c>
+/// (the display keeps the MIME type of its first value, so name "text/html" for the charts to render),
 /// then give each run <c>live.For("KD, seed 0", "KD student")</c> as its progress callback. The chart is redrawn after
 /// every epoch, and at most every few seconds within one, with the current run's progress in its title.
 /// </summary>

@@ -56,13 +56,16 @@ public static class SweepCharts
             if (s.X.Count != s.Y.Count)
                 throw new ArgumentException($"Series '{s.Name}' has {s.X.Count} x values but {s.Y.Count} y values.", nameof(series));
             string rgb = Palette[k % Palette.Length];
-            var mean = s.Y.Select(v => v.Mean).ToArray();
+            var x = s.X.ToArray();
             var upper = s.Y.Select(v => double.IsNaN(v.Std) ? v.Mean : v.Mean + v.Std).ToArray();
             var lower = s.Y.Select(v => double.IsNaN(v.Std) ? v.Mean : v.Mean - v.Std).ToArray();
-            traces.Add(CSharpChart.Range<double, double, string>(
-                s.X, mean, upper, lower, StyleParam.Mode.Lines_Markers, Name: s.Name,
-                LineColor: Color.fromString($"rgb({rgb})"), MarkerColor: Color.fromString($"rgb({rgb})"),
-                RangeColor: Color.fromString($"rgba({rgb},0.2)")));
+            // The band: an invisible upper edge, then the lower edge filled up to it; neither has a legend entry.
+            traces.Add(CSharpChart.Line<double, double, string>(x, upper, Name: $"{s.Name} + std", ShowLegend: false, LineWidth: 0,
+                LineColor: Color.fromString($"rgba({rgb},0)")));
+            traces.Add(CSharpChart.Line<double, double, string>(x, lower, Name: $"{s.Name} − std", ShowLegend: false, LineWidth: 0,
+                LineColor: Color.fromString($"rgba({rgb},0)"), Fill: StyleParam.Fill.ToNext_y, FillColor: Color.fromString($"rgba({rgb},0.2)")));
+            traces.Add(CSharpChart.Line<double, double, string>(x, s.Y.Select(v => v.Mean).ToArray(), ShowMarkers: true, Name: s.Name,
+                LineColor: Color.fromString($"rgb({rgb})"), MarkerColor: Color.fromString($"rgb({rgb})")));
         }
         return CSharpChart.Combine(traces)
             .WithXAxisStyle<double, double, double>(TitleText: xTitle, AxisType: logX ? StyleParam.AxisType.Log : StyleParam.AxisType.Linear)
