@@ -33,7 +33,8 @@ public static class SweepCharts
         var x = grid.Columns.Select(c => $"{grid.ColumnName} = {c.ToString(CultureInfo.InvariantCulture)}").ToArray();
         var y = grid.Rows.Select(r => $"{grid.RowName} = {r.ToString(CultureInfo.InvariantCulture)}").ToArray();
         return CSharpChart.AnnotatedHeatmap<double, string, string, string>(
-                zData: z, annotationText: text, X: x, Y: y, ReverseYAxis: true, ColorScale: StyleParam.Colorscale.Viridis)
+                zData: z, annotationText: text, X: x, Y: y, ReverseYAxis: true, ColorScale: StyleParam.Colorscale.Viridis,
+                Opacity: 0.65) // lighter colours, so that the black values stay readable on the dark cells
             .WithXAxisStyle<string, string, string>(TitleText: grid.ColumnName)
             .WithYAxisStyle<string, string, string>(TitleText: grid.RowName)
             .WithTitleText(title);
