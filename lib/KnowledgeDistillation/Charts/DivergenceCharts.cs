@@ -30,7 +30,9 @@ public static class DivergenceCharts
             CSharpChart.Line<double, double, string>(x, target, Name: targetName, Fill: StyleParam.Fill.ToZero_y,
                 LineColor: Color.fromString("rgb(120,120,120)"), FillColor: Color.fromString("rgba(120,120,120,0.25)")),
         };
-        traces.AddRange(fits.Select(f => CSharpChart.Line<double, double, string>(x, f.Value, Name: f.Key, LineWidth: 3)));
+        // Different dashes, so that fits that nearly coincide stay visible on top of each other.
+        StyleParam.DrawingStyle[] dashes = [StyleParam.DrawingStyle.Solid, StyleParam.DrawingStyle.Dash, StyleParam.DrawingStyle.Dot, StyleParam.DrawingStyle.DashDot];
+        traces.AddRange(fits.Select((f, k) => CSharpChart.Line<double, double, string>(x, f.Value, Name: f.Key, LineWidth: 3, LineDash: dashes[k % dashes.Length])));
         return CSharpChart.Combine(traces)
             .WithXAxisStyle<double, double, double>(TitleText: "x")
             .WithYAxisStyle<double, double, double>(TitleText: "probability per grid cell")
