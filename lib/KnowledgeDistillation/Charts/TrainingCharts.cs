@@ -82,6 +82,12 @@ public static class TrainingCharts
             .WithYAxisStyle<string, string, string>(TitleText: "true class");
     }
 
+    /// <summary>The value of <paramref name="metric"/> in one epoch's record.</summary>
+    public static double MetricValue(EpochRecord r, CurveMetric metric) => Value(r, metric);
+
+    /// <summary>The axis label of <paramref name="metric"/> ("test accuracy", …).</summary>
+    public static string MetricLabel(CurveMetric metric) => Label(metric);
+
     static double Value(EpochRecord r, CurveMetric metric) => metric switch
     {
         CurveMetric.TestAccuracy => r.TestAccuracy,
@@ -104,8 +110,10 @@ public static class TrainingCharts
 /// <summary>
 /// A live view of a training run for notebooks: it calls <paramref name="update"/> with a progress line during each
 /// epoch and with a learning-curve chart after each one. In a Polyglot Notebook, pass the update method of an
-/// updatable display: <c>var view = display("starting…"); var live = new LiveTrainingView(v => view.Update(v));</c>
+/// updatable display: <c>var view = display("starting…", "text/html"); var live = new LiveTrainingView(v => view.Update(v));</c>
 /// then give <c>live.Report</c> to the trainer as its progress callback. The library needs no notebook packages.
+/// (An updated display keeps the MIME type of its first value: created from a plain string without "text/html", it
+/// would show the charts as text.)
 /// </summary>
 public sealed class LiveTrainingView(Action<object> update, string name = "run")
 {

@@ -55,6 +55,9 @@ sealed class TeacherOutputs : IDisposable
     /// <summary>True when every feature in <paramref name="indices"/> is cached.</summary>
     public bool Covers(IEnumerable<int> indices) => indices.All(i => i >= 0 && i < features.Length && features[i] is not null);
 
+    /// <summary>Wraps precomputed logits [N, classes] (no features); disposing the cache disposes <paramref name="logits"/>, so pass a handle the cache may own.</summary>
+    public static TeacherOutputs FromLogits(Tensor logits) => new(logits, []);
+
     /// <summary>The cached outputs of the images at <paramref name="index"/>; features not cached come back empty.</summary>
     public ModelOutput Select(Tensor index) =>
         new(features.Select(f => f is null ? empty(0) : f.index_select(0, index)).ToList(), logits.index_select(0, index));

@@ -56,6 +56,39 @@ public static class Trainer
             $"distill {teacher.GetName()}->{student.GetName()} [{string.Join(",", objective.Terms.Select(t => $"{t.Name}:{t.Weight}"))}]");
     }
 
+    /// <summary>
+    /// Distils from the teacher's logits for every training image, computed beforehand, instead of from the teacher
+    /// model. Compute them once with <see cref="Evaluator.Logits"/> (evaluation mode, <c>no_grad</c>) and reuse them for
+    /// many runs (seeds, sweeps): each run then skips the teacher's forward pass over the training set.
+    /// </summary>
+    /// <remarks>Exact, because the training images are not augmented: the teacher's outputs never change. Row i of
+    /// <paramref name="teacherLogits"/> must belong to image i of <paramref name="train"/>. Only logit terms are allowed;
+    /// feature terms need the teacher model.</remarks>
+    /// <param name="student">The model that learns.</param>
+    /// <param name="teacherLogits">The teacher's logits [train.Count, classes]; treated as constants, never changed.</param>
+    /// <param name="objective">A logit-only objective, such as Hinton KD.</param>
+    /// <param name="train">The training images, in the order of <paramref name="teacherLogits"/>.</param>
+    /// <param name="test">The test set, evaluated after every epoch.</param>
+    /// <param name="options">The run's settings.</param>
+    /// <param name="callbacks">Progress and cancellation.</param>
+    /// <exception cref="ArgumentException">The logits do not match the training set or the student, or a term needs features.</exception>
+    public static TrainingResult Distill(nn.Module<Tensor, Tensor> student, Tensor teacherLogits, DistillationObjective objective,
+        LabelledImages train, LabelledImages test, TrainingOptions options, TrainingCallbacks? callbacks = null)
+    {
+        ArgumentNullException.ThrowIfNull(student);
+        ArgumentNullException.ThrowIfNull(teacherLogits);
+        ArgumentNullException.ThrowIfNull(objective);
+        ArgumentNullException.ThrowIfNull(train);
+        if (teacherLogits.dim() != 2 || teacherLogits.shape[0] != train.Count)
+            throw new ArgumentException(
+                $"The teacher's logits must be [{train.Count}, classes], one row per training image; got [{string.Join(", ", teacherLogits.shape)}].", nameof(teacherLogits));
+        if (objective.Terms.FirstOrDefault(t => t.UsesFeatures) is { } featureTerm)
+            throw new ArgumentException($"The term '{featureTerm.Name}' needs the teacher's features; precomputed logits have none. Pass the teacher model instead.", nameof(objective));
+        using var step = new DistillStep(student, null, objective, null, teacherLogits);
+        return Run(student, step, objective.parameters().ToList(), train, test, options, callbacks ?? new(),
+            $"distill logits[{string.Join("x", teacherLogits.shape)}]->{student.GetName()} [{string.Join(",", objective.Terms.Select(t => $"{t.Name}:{t.Weight}"))}]");
+    }
+
     static TrainingResult Run(nn.Module<Tensor, Tensor> model, IStep step, IReadOnlyList<TorchSharp.Modules.Parameter> extraParameters,
         LabelledImages train, LabelledImages test, TrainingOptions options, TrainingCallbacks callbacks, string description)
     {
@@ -177,8 +210,10 @@ public static class Trainer
         }
     }
 
-    sealed class DistillStep(nn.Module<Tensor, Tensor> student, nn.Module<Tensor, Tensor> teacher, DistillationObjective objective,
-        TeacherOutputs? precomputed) : IStep, IDisposable
+    /// <summary>A distillation step from a teacher model (with its outputs cached, shared, or computed per batch), or from
+    /// precomputed teacher logits (then teacher is null).</summary>
+    sealed class DistillStep(nn.Module<Tensor, Tensor> student, nn.Module<Tensor, Tensor>? teacher, DistillationObjective objective,
+        TeacherOutputs? precomputed, Tensor? teacherLogits = null) : IStep, IDisposable
     {
         bool needsFeatures;
         TeacherOutputs? cache;
@@ -192,6 +227,16 @@ public static class Trainer
 
         public void Prepare(Device device, Tensor images, TrainingOptions options)
         {
+            if (teacher is null)
+            {
+                // Precomputed logits: the cache is an on-device copy (or alias) of them, whatever CacheTeacherOutputs says.
+                objective.to(device);
+                using var detached = teacherLogits!.detach();
+                cache = TeacherOutputs.FromLogits(OnDevice(detached, device));
+                ownsCache = true;
+                CheckShapes(images);
+                return;
+            }
             teacher.to(device);
             teacher.eval();
             foreach (var p in teacher.parameters()) p.requires_grad = false;
@@ -229,14 +274,17 @@ public static class Trainer
             {
                 // Four images: relation terms need a few (angle-wise RKD needs three), and it stays cheap.
                 var probe = images.narrow(0, 0, Math.Min(4, images.shape[0]));
-                var (sOut, tOut) = (Forward(student, probe), Forward(teacher, probe));
+                var sOut = Forward(student, probe);
+                var tOut = teacher is null ? cache!.Select(arange(probe.shape[0], dtype: ScalarType.Int64, device: probe.device)) : Forward(teacher, probe);
                 if (sOut.Logits.shape[1] != tOut.Logits.shape[1])
                     throw new ArgumentException($"The teacher has {tOut.Logits.shape[1]} classes but the student has {sOut.Logits.shape[1]}; distillation needs the same classes.");
                 objective.Compute(new DistillationBatch(sOut.Logits, tOut.Logits, null, sOut.Features, tOut.Features), skipLabelTerms: true);
             }
             catch (ArgumentException e)
             {
-                throw new ArgumentException($"Before training: {e.Message}{Environment.NewLine}{Describe("student", student)}{Environment.NewLine}{Describe("teacher", teacher)}", e);
+                throw new ArgumentException(teacher is null
+                    ? $"Before training: {e.Message}{Environment.NewLine}{Describe("student", student)}; the teacher's logits are [{string.Join(", ", teacherLogits!.shape)}]"
+                    : $"Before training: {e.Message}{Environment.NewLine}{Describe("student", student)}{Environment.NewLine}{Describe("teacher", teacher)}", e);
             }
             finally
             {
@@ -262,7 +310,7 @@ public static class Trainer
             else
             {
                 using var _ = no_grad();
-                t = Forward(teacher, images);
+                t = Forward(teacher!, images);
             }
             var value = objective.Compute(new DistillationBatch(s.Logits, t.Logits, labels, s.Features, t.Features));
             return (value.Total, s.Logits, value.Terms);

@@ -1,0 +1,172 @@
+using KnowledgeDistillation.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace KnowledgeDistillation.Exercises;
+
+/// <summary>
+/// Self-checks for the exercises of notebook 04 (response-based distillation): the learner's Hinton loss and the
+/// learner's way of getting soft labels from a frozen teacher. Each names the mistake it finds: a missing T², α and
+/// 1 − α swapped, the hard term at temperature T, "mean" instead of "batchmean", a teacher left in training mode, …
+/// </summary>
+public static class DistillationChecks
+{
+    const int Batch = 6, Classes = 5;
+
+    /// <summary>
+    /// Checks <c>myHintonLoss(studentLogits, teacherLogits, y, T, alpha)</c> =
+    /// <c>α · T² · KL(softmax(v/T) ‖ softmax(z/T)) + (1 − α) · CE(z, y)</c>, both terms averaged over the batch,
+    /// with z the student's and v the teacher's logits. The cross-entropy form of the soft term (which differs by a
+    /// constant) is accepted. It also checks that no gradient reaches the teacher and that the student gets one.
+    /// </summary>
+    public static CheckResult CheckHintonLoss(Func<Tensor, Tensor, Tensor, double, double, Tensor> myHintonLoss)
+    {
+        ArgumentNullException.ThrowIfNull(myHintonLoss);
+        using var scope = NewDisposeScope();
+        const double T = 4.0, alpha = 0.7;
+        var (z, v, y) = Inputs(11);
+        var (value, failure) = MistakeFinder.Call(() => myHintonLoss(z.clone(), v.clone(), y.clone(), T, alpha), "MyHintonLoss");
+        if (failure is not null) return failure;
+        if (MistakeFinder.ExpectScalar(value!, Batch, "MyHintonLoss") is { } shape) return shape;
+
+        IReadOnlyList<IReadOnlyList<Choice>> dimensions =
+        [
+            [Choice.Right,
+             new("You multiplied the distillation loss by T instead of T². Its gradients shrink like 1/T², so T² keeps them the same size whatever T is (notebook 02)."),
+             new($"You forgot the T² factor on the distillation loss: at T = {T} its gradients come out {T * T} times too small next to the student loss (notebook 02).")],
+            [Choice.Right, new("α and 1 − α are swapped: α weighs the distillation loss (soft targets), 1 − α the student loss (hard labels).")],
+            [Choice.Right, new("The student loss (hard labels) must use the student's ordinary logits, at T = 1, not logits / T.")],
+            [Choice.Right, new("Soften the teacher too: its probabilities are softmax(teacherLogits / T).")],
+            [Choice.Right, new("Soften the student too: its log-probabilities are log_softmax(studentLogits / T).")],
+            [Choice.Right, new("The KL divergence is reversed: Hinton KD uses KL(p_teacher ‖ q_student) = Σ p (log p − log q), with the teacher's distribution first.")],
+            [Choice.Right,
+             new($"The distillation loss was averaged over all B × C entries (\"mean\", kl_div's default), which also divides by the {Classes} classes. Sum over the classes and average over the batch (\"batchmean\"; notebook 03)."),
+             new("The distillation loss was summed over the batch; divide it by the batch size (\"batchmean\").")],
+            [Choice.Right,
+             new("You used the cross-entropy form of the soft term, −Σ p log q. It differs from the KL form by α·T²·H(p), which does not depend on the student, so the gradients are the same (notebook 03); HintonKDLoss(form: SoftTargetForm.CrossEntropy) computes it.", Acceptable: true)],
+        ];
+        var explained = MistakeFinder.Explain(dimensions, c => HintonVariant(z, v, y, T, alpha, c), value!);
+        var verdict = MistakeFinder.Verdict(explained, "MyHintonLoss computes α·T²·KL(p_T ‖ q_T) + (1 − α)·CE(z, y).",
+            $"MyHintonLoss gave {value!.item<double>():G6} for T = {T}, α = {alpha}, but the Hinton loss is {HintonVariant(z, v, y, T, alpha, new int[8]).item<double>():G6}. " +
+            "Build it from the pieces: the distillation loss T²·KL(softmax(v/T) ‖ softmax(z/T)) averaged over the batch, and the student loss cross_entropy(z, y).");
+        if (!verdict.Passed) return verdict;
+
+        // Other settings, so that T and alpha are really used (not fixed numbers).
+        const double T2 = 2.5, alpha2 = 0.4;
+        var (z2, v2, y2) = Inputs(12);
+        var acceptableForm = explained!.Count > 7 && explained[7].Acceptable && explained[7].Mistake is not null ? 1 : 0;
+        var (second, secondFailure) = MistakeFinder.Call(() => myHintonLoss(z2.clone(), v2.clone(), y2.clone(), T2, alpha2), "MyHintonLoss");
+        if (secondFailure is not null) return secondFailure;
+        if (!MistakeFinder.Close(second!, HintonVariant(z2, v2, y2, T2, alpha2, [0, 0, 0, 0, 0, 0, 0, acceptableForm])))
+            return new CheckResult(false, $"Not yet: right for T = {T}, α = {alpha}, but not for T = {T2}, α = {alpha2}. Use the parameters T and alpha, not fixed numbers.");
+
+        // Gradients: the student's logits get one, the teacher's must not (the teacher is frozen).
+        var zGrad = z.clone().requires_grad_(true);
+        var vGrad = v.clone().requires_grad_(true);
+        var (withGrad, gradFailure) = MistakeFinder.Call(() => myHintonLoss(zGrad, vGrad, y.clone(), T, alpha), "MyHintonLoss");
+        if (gradFailure is not null) return gradFailure;
+        if (!withGrad!.requires_grad)
+            return new CheckResult(false, "Not yet: the value is right but carries no gradient to the student's logits. Do not detach them or go through .item() / arrays; keep the computation in tensors.");
+        withGrad.sum().backward();
+        if (zGrad.grad is null || zGrad.grad.abs().sum().item<double>() == 0)
+            return new CheckResult(false, "Not yet: the value is right but no gradient reaches the student's logits.");
+        if (vGrad.grad is not null && vGrad.grad.abs().sum().item<double>() > 0)
+            return new CheckResult(false, "Not yet: the value is right, but gradients flow into the teacher's logits. Detach them (teacherLogits.detach()): the teacher is frozen, and in training its logits come from a forward pass under no_grad.");
+        return new CheckResult(true, verdict.Message + " The student gets gradients and the teacher none.");
+    }
+
+    /// <summary>
+    /// Checks <c>mySoftLabels(teacher, X, T)</c>, which should return the teacher's soft labels softmax(teacher(X) / T)
+    /// as constants: the teacher in evaluation mode (no dropout) and the forward pass under <c>no_grad</c>. The check
+    /// hands over a small MLP teacher with dropout, left in training mode as it would be right after training.
+    /// </summary>
+    public static CheckResult CheckTeacherSoftLabels(Func<nn.Module<Tensor, Tensor>, Tensor, double, Tensor> mySoftLabels)
+    {
+        ArgumentNullException.ThrowIfNull(mySoftLabels);
+        using var scope = NewDisposeScope();
+        const double T = 3.0;
+        var teacher = DropoutTeacher();
+        using var generator = new Generator(21);
+        var X = randn(8, 1, 28, 28, generator: generator);
+        Tensor logits;
+        using (no_grad())
+        {
+            teacher.eval();
+            logits = teacher.call(X);
+        }
+        teacher.train(); // as it is right after training
+        var (value, failure) = MistakeFinder.Call(() => mySoftLabels(teacher, X.clone(), T), "MySoftLabels");
+        if (failure is not null) return failure;
+        if (!value!.shape.SequenceEqual([8L, 10L]))
+            return new CheckResult(false, $"Not yet: MySoftLabels returned shape [{string.Join(", ", value.shape)}]; expected [8, 10], one distribution over the 10 classes per image.");
+        bool stillTraining = teacher.training;
+        if (value.requires_grad)
+            return new CheckResult(false, "Not yet: the soft labels carry gradients, so every training step would also backpropagate into the teacher and keep its graph in memory. Run the teacher under no_grad: `using (torch.no_grad()) { ... }`.");
+
+        if (Close32(value, F.softmax(logits.div(T), 1)))
+            return new CheckResult(true, "Correct: the teacher ran in evaluation mode (no dropout) under no_grad, and its logits were divided by T before the softmax.");
+        if (stillTraining)
+            return new CheckResult(false, "Not yet: the teacher is still in training mode, so dropout switches random units off and its soft labels change from call to call. Call teacher.eval() first.");
+        (Tensor Variant, string Message)[] mistakes =
+        [
+            (F.softmax(logits, 1), $"You forgot the temperature: divide the logits by T = {T} before the softmax."),
+            (F.softmax(logits.mul(T), 1), "You multiplied the logits by T; divide them by T (a higher T gives softer labels)."),
+            (F.log_softmax(logits.div(T), 1), "You returned log-probabilities; the soft labels are probabilities, softmax(logits / T)."),
+            (logits.div(T), "You returned logits / T; apply the softmax to get probabilities."),
+            (logits, "You returned the raw logits; the soft labels are softmax(logits / T)."),
+        ];
+        foreach (var (variant, message) in mistakes)
+            if (Close32(value, variant)) return new CheckResult(false, "Not yet: " + message);
+        return new CheckResult(false, "Not yet: the soft labels differ from softmax(teacher(X) / T) computed in evaluation mode. Call teacher.eval(), run it under no_grad, divide the logits by T, then apply softmax over the classes (dimension 1).");
+    }
+
+    static (Tensor Student, Tensor Teacher, Tensor Labels) Inputs(ulong seed)
+    {
+        using var generator = new Generator(seed);
+        var z = randn(Batch, Classes, dtype: ScalarType.Float64, generator: generator).mul(2);
+        var v = randn(Batch, Classes, dtype: ScalarType.Float64, generator: generator).mul(3);
+        var y = randint(0, Classes, [Batch], dtype: ScalarType.Int64, generator: generator);
+        return (z, v, y);
+    }
+
+    // choices: T power, alpha swap, hard at T, teacher soft, student soft, direction, reduction, form
+    static Tensor HintonVariant(Tensor z, Tensor v, Tensor y, double T, double alpha, int[] c)
+    {
+        double factor = c[0] switch { 0 => T * T, 1 => T, _ => 1 };
+        double a = c[1] == 0 ? alpha : 1 - alpha;
+        var logQ = F.log_softmax(c[4] == 0 ? z.div(T) : z, 1);
+        var logP = F.log_softmax(c[3] == 0 ? v.div(T) : v, 1);
+        var (logFirst, logSecond) = c[5] == 0 ? (logP, logQ) : (logQ, logP);
+        var first = logFirst.exp();
+        var entries = c[7] == 0 ? first.mul(logFirst.sub(logSecond)) : first.mul(logSecond).neg();
+        var soft = c[6] switch
+        {
+            0 => entries.sum().div(z.shape[0]),
+            1 => entries.mean(),
+            _ => entries.sum(),
+        };
+        var hard = F.cross_entropy(c[2] == 0 ? z : z.div(T), y);
+        return soft.mul(factor * a).add(hard.mul(1 - a));
+    }
+
+    /// <summary>A small MLP with dropout whose weights come from a local generator (the global RNG is left alone).</summary>
+    static Mlp DropoutTeacher()
+    {
+        var teacher = new Mlp(784, [64], 10, inputDropout: 0.2, hiddenDropout: 0.5, name: "CheckTeacher");
+        using var generator = new Generator(20);
+        using (no_grad())
+            foreach (var p in teacher.parameters())
+                p.copy_(randn(p.shape, generator: generator).mul(0.1));
+        return teacher;
+    }
+
+    /// <summary>Closeness for float32 outputs computed in a different order (softmax vs exp of log_softmax, …).</summary>
+    static bool Close32(Tensor a, Tensor b)
+    {
+        using var scope = NewDisposeScope();
+        var x = a.detach().to_type(ScalarType.Float64).cpu();
+        var y = b.detach().to_type(ScalarType.Float64).cpu();
+        return x.shape.SequenceEqual(y.shape) && x.allclose(y, 1e-4, 1e-6);
+    }
+}

@@ -1,0 +1,183 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace KnowledgeDistillation.Exercises;
+
+/// <summary>
+/// Self-checks for the exercises of notebook 03 (KL divergence vs cross entropy). Each runs the learner's function on
+/// random float64 inputs, compares it with the right answer, and when it differs, names the mistake: the arguments
+/// swapped, "mean" instead of "batchmean", cross entropy instead of KL, <c>log_target</c> wrong, and so on.
+/// </summary>
+public static class DivergenceChecks
+{
+    const int Batch = 4, Classes = 6;
+
+    /// <summary>
+    /// Checks <c>myKl(p, q)</c> = <c>(1/B) Σ_b Σ_i p_bi (log p_bi − log q_bi)</c>, KL(p ‖ q) averaged over the batch, from
+    /// probabilities p and q of shape [B, C]. A second test puts exact zeros in p, where 0 · log 0 must count as 0.
+    /// </summary>
+    public static CheckResult CheckKl(Func<Tensor, Tensor, Tensor> myKl)
+    {
+        ArgumentNullException.ThrowIfNull(myKl);
+        using var scope = NewDisposeScope();
+        var (p, q) = (RandomProbabilities(1), RandomProbabilities(2));
+        var (value, failure) = MistakeFinder.Call(() => myKl(p.clone(), q.clone()), "MyKl");
+        if (failure is not null) return failure;
+        if (MistakeFinder.ExpectScalar(value!, Batch, "MyKl") is { } shape) return shape;
+        if (value!.isnan().any().item<bool>())
+            return new CheckResult(false, "Not yet: MyKl returned NaN for strictly positive p and q. Take the log of probabilities, not of log-probabilities, and check for a division by zero.");
+
+        IReadOnlyList<IReadOnlyList<Choice>> dimensions =
+        [
+            [Choice.Right, new("p and q are swapped: you computed KL(q ‖ p). KL(p ‖ q) = Σ p (log p − log q) weighs by p, the first argument (the target).")],
+            [Choice.Right, new("That is the cross entropy −Σ p log q, not the KL divergence: subtract the entropy H(p) = −Σ p log p (KL = CE − H).")],
+            [Choice.Right, new("The sign is flipped: KL(p ‖ q) = Σ p (log p − log q) is never negative.")],
+            [Choice.Right,
+             new($"You averaged over all B × C = {Batch} × {Classes} entries (\"mean\"), which divides by the number of classes too. KL sums over the classes and averages over the batch only (\"batchmean\")."),
+             new($"You summed over the batch; divide by the batch size (B = {Batch}) to get the mean per example (\"batchmean\").")],
+            [Choice.Right, new("You used log base 2 (bits); use the natural log (nats), as torch's losses do.")],
+        ];
+        var explained = MistakeFinder.Explain(dimensions, c => KlVariant(p, q, c), value);
+        var verdict = MistakeFinder.Verdict(explained, "MyKl computes KL(p ‖ q) averaged over the batch.",
+            $"MyKl(p, q) gave {value.item<double>():G6}, but KL(p ‖ q) averaged over the batch is {KlVariant(p, q, new int[5]).item<double>():G6}. " +
+            "Compute Σ_i p_i (log p_i − log q_i) for each row, then average over the rows.");
+        if (!verdict.Passed) return verdict;
+
+        // Exact zeros in p: 0 · log 0 is 0 by convention (the limit of x log x), but 0 * log(0) is 0 * −∞ = NaN in floating point.
+        var pZero = p.clone();
+        pZero[0, 0] = 0.0;
+        pZero[0] = pZero[0].div(pZero[0].sum());
+        var (zeroValue, zeroFailure) = MistakeFinder.Call(() => myKl(pZero.clone(), q.clone()), "MyKl");
+        if (zeroFailure is not null) return zeroFailure;
+        if (!MistakeFinder.Close(zeroValue!, KlVariant(pZero, q, new int[5])))
+            return new CheckResult(false,
+                "Not yet: right for strictly positive p, but not when p has an exact zero" +
+                (zeroValue!.isnan().any().item<bool>() ? " (you got NaN)" : "") +
+                ". By convention 0 · log 0 = 0, but in floating point 0 * log(0) = 0 * (−∞) = NaN. Use xlogy(p, p) − xlogy(p, q), which is 0 wherever p is 0.");
+        return new CheckResult(true, verdict.Message + " It also handles exact zeros in p (0 · log 0 = 0).");
+    }
+
+    /// <summary>
+    /// Checks <c>myKlDiv(studentLogits, teacherLogits)</c>, which should call TorchSharp's <c>kl_div</c> to compute
+    /// KL(p_teacher ‖ q_student) averaged over the batch, at T = 1, from logits of shape [B, C].
+    /// </summary>
+    /// <remarks>TorchSharp's <c>kl_div(input, target)</c> expects <c>input</c> = log q (the student's log-probabilities),
+    /// computes KL(target ‖ input), defaults to <c>log_target: true</c> (PyTorch: false) and to reduction Mean, which
+    /// divides by B × C, not by B.</remarks>
+    public static CheckResult CheckKlDiv(Func<Tensor, Tensor, Tensor> myKlDiv)
+    {
+        ArgumentNullException.ThrowIfNull(myKlDiv);
+        using var scope = NewDisposeScope();
+        var (student, teacher) = (RandomLogits(3), RandomLogits(4));
+        var (value, failure) = MistakeFinder.Call(() => myKlDiv(student.clone(), teacher.clone()), "MyKlDiv");
+        if (failure is not null) return failure;
+        if (MistakeFinder.ExpectScalar(value!, Batch, "MyKlDiv") is { } shape) return shape;
+        if (value!.isnan().any().item<bool>())
+            return new CheckResult(false,
+                "Not yet: MyKlDiv returned NaN. A usual cause: log-probabilities passed as the target with log_target: false, so kl_div takes the log of negative numbers. " +
+                "Pass log p with log_target: true, or p with log_target: false.");
+
+        IReadOnlyList<IReadOnlyList<Choice>> dimensions =
+        [
+            [Choice.Right, new("Student and teacher are swapped. kl_div(input, target) computes KL(target ‖ input): the input is the student's log q, the target is the teacher's distribution.")],
+            [Choice.Right,
+             new("The input must be log-probabilities: log_softmax(studentLogits, 1), not the raw logits."),
+             new("The input must be log-probabilities (log_softmax), not probabilities (softmax).")],
+            [Choice.Right,
+             new("You passed probabilities as the target while log_target is true, TorchSharp's default (PyTorch's default is false): kl_div then reads your p as log p. Pass log_softmax(teacherLogits, 1) with log_target: true, or p with log_target: false.")],
+            [Choice.Right,
+             new($"The reduction is Mean, TorchSharp's default, which divides by B × C = {Batch * Classes}, not by the batch size {Batch}: the result is {Classes} times too small. Use reduction: Sum and divide by the batch size (\"batchmean\")."),
+             new($"With reduction Sum, divide by the batch size ({Batch}) to get \"batchmean\".")],
+        ];
+        var explained = MistakeFinder.Explain(dimensions, c => KlDivVariant(student, teacher, c), value);
+        return MistakeFinder.Verdict(explained,
+            "MyKlDiv computes KL(p_teacher ‖ q_student) averaged over the batch (\"batchmean\"), the way HintonKDLoss does.",
+            $"MyKlDiv gave {value.item<double>():G6}, but KL(p_teacher ‖ q_student) averaged over the batch is {KlDivVariant(student, teacher, new int[4]).item<double>():G6}. " +
+            "Call kl_div(log_softmax(studentLogits, 1), log_softmax(teacherLogits, 1), reduction: Sum, log_target: true) and divide by the batch size.");
+    }
+
+    /// <summary>
+    /// Checks <c>myReverseKl(studentLogits, teacherLogits)</c> = KL(q_student ‖ p_teacher) averaged over the batch, at
+    /// T = 1: the mode-seeking direction that MiniLLM uses (<see cref="Losses.ReverseKLLoss"/>).
+    /// </summary>
+    public static CheckResult CheckReverseKl(Func<Tensor, Tensor, Tensor> myReverseKl)
+    {
+        ArgumentNullException.ThrowIfNull(myReverseKl);
+        using var scope = NewDisposeScope();
+        var (student, teacher) = (RandomLogits(5), RandomLogits(6));
+        var (value, failure) = MistakeFinder.Call(() => myReverseKl(student.clone(), teacher.clone()), "MyReverseKl");
+        if (failure is not null) return failure;
+        if (MistakeFinder.ExpectScalar(value!, Batch, "MyReverseKl") is { } shape) return shape;
+
+        IReadOnlyList<IReadOnlyList<Choice>> dimensions =
+        [
+            [Choice.Right, new("That is the forward KL(p_teacher ‖ q_student). The reverse KL puts the student first: Σ q (log q − log p), weighted by the student's own probabilities.")],
+            [Choice.Right, new("The sign is flipped: a KL divergence is never negative.")],
+            [Choice.Right,
+             new($"You averaged over all B × C entries (\"mean\"); sum over the classes and average over the batch only (\"batchmean\")."),
+             new($"You summed over the batch; divide by the batch size ({Batch}).")],
+        ];
+        var explained = MistakeFinder.Explain(dimensions, c => ReverseVariant(student, teacher, c), value!);
+        return MistakeFinder.Verdict(explained,
+            "MyReverseKl computes KL(q_student ‖ p_teacher) averaged over the batch, as ReverseKLLoss does.",
+            $"MyReverseKl gave {value!.item<double>():G6}, but KL(q_student ‖ p_teacher) averaged over the batch is {ReverseVariant(student, teacher, new int[3]).item<double>():G6}. " +
+            "Compute log q = log_softmax(studentLogits, 1) and log p = log_softmax(teacherLogits, 1), then Σ q (log q − log p) per row, averaged over the rows.");
+    }
+
+    static Tensor RandomProbabilities(ulong seed)
+    {
+        using var generator = new Generator(seed);
+        return F.softmax(randn(Batch, Classes, dtype: ScalarType.Float64, generator: generator).mul(1.5), 1);
+    }
+
+    static Tensor RandomLogits(ulong seed)
+    {
+        using var generator = new Generator(seed);
+        return randn(Batch, Classes, dtype: ScalarType.Float64, generator: generator).mul(2);
+    }
+
+    /// <summary>Reduces per-entry values [B, C]: 0 batchmean, 1 mean over all entries, 2 sum.</summary>
+    static Tensor Reduce(Tensor entries, int reduction) => reduction switch
+    {
+        0 => entries.sum().div(entries.shape[0]),
+        1 => entries.mean(),
+        _ => entries.sum(),
+    };
+
+    // choices: swapped, cross entropy, sign, reduction, log base
+    static Tensor KlVariant(Tensor p, Tensor q, int[] c)
+    {
+        var (a, b) = c[0] == 0 ? (p, q) : (q, p);
+        var entries = c[1] == 0 ? xlogy(a, a).sub(xlogy(a, b)) : xlogy(a, b).neg();
+        if (c[4] == 1) entries = entries.div(Math.Log(2));
+        if (c[2] == 1) entries = entries.neg();
+        return Reduce(entries, c[3]);
+    }
+
+    // choices: swapped, input form, target form, reduction
+    static Tensor KlDivVariant(Tensor studentLogits, Tensor teacherLogits, int[] c)
+    {
+        var (inputLogits, targetLogits) = c[0] == 0 ? (studentLogits, teacherLogits) : (teacherLogits, studentLogits);
+        var input = c[1] switch
+        {
+            0 => F.log_softmax(inputLogits, 1),
+            1 => inputLogits,
+            _ => F.softmax(inputLogits, 1),
+        };
+        // Right: log p with log_target true (p with log_target false gives the same). Mistake: p with log_target true.
+        var logTarget = F.log_softmax(targetLogits, 1);
+        var entries = F.kl_div(input, c[2] == 0 ? logTarget : logTarget.exp(), reduction: nn.Reduction.None, log_target: true);
+        return Reduce(entries, c[3]);
+    }
+
+    // choices: direction, sign, reduction
+    static Tensor ReverseVariant(Tensor studentLogits, Tensor teacherLogits, int[] c)
+    {
+        var (first, second) = c[0] == 0 ? (studentLogits, teacherLogits) : (teacherLogits, studentLogits);
+        var logA = F.log_softmax(first, 1);
+        var entries = logA.exp().mul(logA.sub(F.log_softmax(second, 1)));
+        if (c[1] == 1) entries = entries.neg();
+        return Reduce(entries, c[2]);
+    }
+}

@@ -1,0 +1,103 @@
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Exercises;
+
+/// <summary>One way to compute part of an answer: the right way (<see cref="Mistake"/> null) or a known mistake.</summary>
+/// <param name="Mistake">What is wrong with this choice, addressed to the learner; null for the right choice.</param>
+/// <param name="Acceptable">A different but equally valid choice (its message is a remark, not an error).</param>
+sealed record Choice(string? Mistake, bool Acceptable = false)
+{
+    public static readonly Choice Right = new((string?)null);
+}
+
+/// <summary>
+/// Explains a wrong answer by search: each dimension lists the right way and known mistakes for one part of the
+/// computation; every combination is computed, and the one with the fewest mistakes that reproduces the learner's
+/// value names what went wrong. The inputs are random float64 tensors, so an accidental match is practically impossible.
+/// </summary>
+static class MistakeFinder
+{
+    /// <summary>Tolerances for float64 answers: loose enough for any order of summation, tight enough to tell variants apart.</summary>
+    public const double Rtol = 1e-6, Atol = 1e-9;
+
+    /// <summary>Calls the learner's function; an exception becomes a failed check naming it.</summary>
+    public static (Tensor? Value, CheckResult? Failure) Call(Func<Tensor> answer, string function)
+    {
+        try
+        {
+            var value = answer();
+            return value is null
+                ? (null, new CheckResult(false, $"Not yet: {function} returned null; return a tensor."))
+                : (value, null);
+        }
+        catch (Exception e)
+        {
+            return (null, new CheckResult(false, $"Not yet: {function} threw {e.GetType().Name}: {e.Message}"));
+        }
+    }
+
+    /// <summary>A failed check when <paramref name="value"/> is not a single number, else null.</summary>
+    public static CheckResult? ExpectScalar(Tensor value, long batch, string function)
+    {
+        if (value.numel() == 1) return null;
+        string shape = "[" + string.Join(", ", value.shape) + "]";
+        return value.dim() == 1 && value.shape[0] == batch
+            ? new CheckResult(false, $"Not yet: {function} returned one value per example ({shape}); average them over the batch (sum over classes, mean over examples: \"batchmean\") to get one number.")
+            : new CheckResult(false, $"Not yet: {function} returned a tensor of shape {shape}; it should return a single number.");
+    }
+
+    /// <summary>True when the two single-number tensors agree within <see cref="Rtol"/> and <see cref="Atol"/>.</summary>
+    public static bool Close(Tensor a, Tensor b)
+    {
+        using var scope = NewDisposeScope();
+        var x = a.detach().reshape(-1).to_type(ScalarType.Float64).cpu();
+        var y = b.detach().reshape(-1).to_type(ScalarType.Float64).cpu();
+        return x.shape.SequenceEqual(y.shape) && x.allclose(y, Rtol, Atol);
+    }
+
+    /// <summary>
+    /// Searches every combination of <paramref name="dimensions"/> (choice 0 of each is the right one) for the one with
+    /// the fewest real mistakes whose value, from <paramref name="compute"/>, equals <paramref name="actual"/>.
+    /// Returns the chosen choices, or null when no combination matches.
+    /// </summary>
+    public static IReadOnlyList<Choice>? Explain(IReadOnlyList<IReadOnlyList<Choice>> dimensions, Func<int[], Tensor> compute, Tensor actual)
+    {
+        var all = new List<int[]>();
+        Enumerate(dimensions, 0, new int[dimensions.Count], all);
+        foreach (var combination in all.OrderBy(c => c.Select((k, d) => dimensions[d][k].Mistake is null || dimensions[d][k].Acceptable ? 0 : 1).Sum())
+                                       .ThenBy(c => c.Count(k => k != 0)))
+        {
+            using var scope = NewDisposeScope();
+            if (Close(compute(combination), actual))
+                return combination.Select((k, d) => dimensions[d][k]).ToList();
+        }
+        return null;
+    }
+
+    static void Enumerate(IReadOnlyList<IReadOnlyList<Choice>> dimensions, int d, int[] current, List<int[]> all)
+    {
+        if (d == dimensions.Count)
+        {
+            all.Add((int[])current.Clone());
+            return;
+        }
+        for (int k = 0; k < dimensions[d].Count; k++)
+        {
+            current[d] = k;
+            Enumerate(dimensions, d + 1, current, all);
+        }
+    }
+
+    /// <summary>The verdict for an explained answer: passed when every choice is right or acceptable.</summary>
+    public static CheckResult Verdict(IReadOnlyList<Choice>? explained, string right, string unexplained)
+    {
+        if (explained is null) return new CheckResult(false, "Not yet: " + unexplained);
+        var mistakes = explained.Where(c => c.Mistake is not null && !c.Acceptable).Select(c => c.Mistake!).ToList();
+        var remarks = explained.Where(c => c.Mistake is not null && c.Acceptable).Select(c => c.Mistake!).ToList();
+        if (mistakes.Count == 0)
+            return new CheckResult(true, "Correct: " + right + (remarks.Count > 0 ? " Note: " + string.Join(" ", remarks) : ""));
+        return new CheckResult(false, mistakes.Count == 1
+            ? "Not yet: " + mistakes[0]
+            : "Not yet, " + mistakes.Count + " things to fix:" + string.Concat(mistakes.Select((m, i) => $"{Environment.NewLine}  {i + 1}. {m}")));
+    }
+}
