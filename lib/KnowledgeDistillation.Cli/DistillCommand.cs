@@ -35,7 +35,7 @@ static class DistillCommand
         weight.Validators.Add(r => { if (r.GetValueOrDefault<double?>() is { } w && !(w >= 0 && double.IsFinite(w))) r.AddError("--weight must be a finite number >= 0."); });
         var epochs = CommonOptions.Epochs(10);
         var batchSize = CommonOptions.BatchSize();
-        var lr = CommonOptions.LearningRate(2e-3);
+        var lr = CommonOptions.LearningRate(5e-3);
         var optimizer = CommonOptions.Optimizer();
         var schedule = CommonOptions.Schedule();
         var weightDecay = CommonOptions.WeightDecay();

@@ -108,6 +108,23 @@ public class ReproductionTests
     }
 
     [Fact]
+    public void Evaluating_only_after_the_last_epoch_gives_the_same_run_and_final_result()
+    {
+        using var train = FashionMnist.Load(Split.Train, limit: 300);
+        using var test = FashionMnist.Load(Split.Test, limit: 200);
+        var options = new TrainingOptions { Epochs = 3, BatchSize = 50, Device = "cpu", Seed = 1 };
+        var every = Trainer.Train(Reproduction.NewStudent("cnn-student", 4), train, test, options);
+        var once = Trainer.Train(Reproduction.NewStudent("cnn-student", 4), train, test, options with { EvaluateEveryEpoch = false });
+        Assert.Equal(every.History.Select(h => h.TrainLoss), once.History.Select(h => h.TrainLoss));
+        Assert.True(double.IsNaN(once.History[0].TestAccuracy) && double.IsNaN(once.History[1].TestEce));
+        Assert.Equal(every.History[^1].TestAccuracy, once.History[^1].TestAccuracy);
+        Assert.Equal(every.Final.Accuracy, once.Final.Accuracy);
+        Assert.Equal(every.Final.Loss, once.Final.Loss);
+        Assert.Equal(every.Final.Ece, once.Final.Ece);
+        Assert.True(ReproductionSettings.Quick.Training.EvaluateEveryEpoch is false, "the table needs only the final evaluation");
+    }
+
+    [Fact]
     public void Invalid_settings_fail_before_any_training()
     {
         using var train = FashionMnist.Load(Split.Train, limit: 100);

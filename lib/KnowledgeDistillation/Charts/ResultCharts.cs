@@ -10,8 +10,8 @@ namespace KnowledgeDistillation.Charts;
 public static class ResultCharts
 {
     /// <summary>
-    /// Test accuracy per method as bars with ± one standard deviation as error bars, one panel per regime (regimes differ
-    /// by several points, so each gets its own axis), and a dashed line at the scratch student's mean.
+    /// Test accuracy per method as bars with ± one (sample) standard deviation as error bars, one panel per regime
+    /// (regimes differ by several points, so each gets its own axis); the teacher is grey, the scratch student red.
     /// </summary>
     /// <param name="summaries">Summaries, as <see cref="Reproduction.Summarise"/> returns them.</param>
     /// <param name="title">The chart's title.</param>
@@ -21,6 +21,11 @@ public static class ResultCharts
         ArgumentNullException.ThrowIfNull(summaries);
         if (summaries.Count == 0) throw new ArgumentException("Nothing to plot.", nameof(summaries));
         var regimes = summaries.Select(s => s.Regime).Distinct().ToList();
+        var titles = regimes.Select(regime =>
+        {
+            var students = summaries.Where(s => s.Regime == regime && s.Method != Reproduction.Teacher).ToList();
+            return students.Count > 0 ? $"{regime}: students trained on {students[0].Images:N0} images" : regime;
+        }).ToArray();
         var panels = new List<GenericChart>();
         foreach (var regime in regimes)
         {
@@ -35,8 +40,8 @@ public static class ResultCharts
                 _ => Color.fromString("#1f77b4"),
             }).ToArray();
             var bars = CSharpChart.Column<double, string, string>(
-                values: means, Keys: methods, Name: $"{regime} ({rows[0].Images:N0} images)",
-                MultiText: rows.Select(CSharpText).ToArray(), MarkerColor: Color.fromColors(colors));
+                values: means, Keys: methods, Name: regime, ShowLegend: false,
+                MultiText: rows.Select(Reproduction.FormatAccuracy).ToArray(), MarkerColor: Color.fromColors(colors));
             bars = Plotly.NET.Chart.withYErrorStyle<double, double>(
                 FSharpOption<bool>.Some(true), FSharpOption<StyleParam.ErrorType>.Some(StyleParam.ErrorType.Data),
                 FSharpOption<bool>.Some(true), FSharpOption<IEnumerable<double>>.Some(errors), null, null, null, null, null, null, null, null, null)
@@ -48,10 +53,8 @@ public static class ResultCharts
                 MinMax: new Tuple<double, double>(Math.Max(0, low - pad), Math.Min(100, high + pad)));
             panels.Add(bars);
         }
-        return CSharpChart.Grid(panels, regimes.Count, 1, SubPlotTitles: regimes.ToArray())
+        return CSharpChart.Grid(panels, regimes.Count, 1, SubPlotTitles: titles)
             .WithSize(Width: 900, Height: 380 * regimes.Count + 80)
             .WithTitleText(title);
     }
-
-    static string CSharpText(ReproductionSummary s) => Reproduction.FormatAccuracy(s);
 }

@@ -168,9 +168,11 @@ public static class Trainer
                         progress(new TrainingProgress(epoch, options.Epochs, b + 1, batches, lossSum.item<double>() / (from + count), clock.Elapsed, null));
                 }
                 double seconds = epochClock.Elapsed.TotalSeconds;
-                var evaluation = last = Evaluator.Evaluate(model, testSet, options.EvaluationBatchSize);
+                last = null;
+                if (options.EvaluateEveryEpoch || epoch == options.Epochs)
+                    last = Evaluator.Evaluate(model, testSet, options.EvaluationBatchSize);
                 var record = new EpochRecord(epoch, lr, lossSum.item<double>() / n, (double)correct.item<long>() / n,
-                    evaluation.Loss, evaluation.Accuracy, evaluation.Ece, seconds, ProcessMemory.ResidentMegabytes(),
+                    last?.Loss ?? double.NaN, last?.Accuracy ?? double.NaN, last?.Ece ?? double.NaN, seconds, ProcessMemory.ResidentMegabytes(),
                     termSums.ToDictionary(t => t.Key, t => t.Value.item<double>() / n));
                 history.Add(record);
                 if (options.CheckpointPath is { } path)
@@ -262,7 +264,7 @@ public static class Trainer
             }
         }
 
-        /// <summary>One forward of both models on two images, in evaluation mode, catches class-count and feature-shape
+        /// <summary>One forward of both models on four images, in evaluation mode, catches class-count and feature-shape
         /// mismatches before any training, with the layers and shapes named.</summary>
         void CheckShapes(Tensor images)
         {

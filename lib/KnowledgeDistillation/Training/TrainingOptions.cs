@@ -65,6 +65,10 @@ public sealed record TrainingOptions
     /// <summary>Distillation: compute the teacher's outputs once and reuse them every epoch (exact without augmentation).</summary>
     public bool CacheTeacherOutputs { get; init; } = true;
 
+    /// <summary>Evaluate on the test set after every epoch (the default). When false, only after the last epoch; the
+    /// other epochs' test metrics are NaN. Saves time where only the final result counts (the experiment table).</summary>
+    public bool EvaluateEveryEpoch { get; init; } = true;
+
     /// <summary>Images per batch when evaluating.</summary>
     public int EvaluationBatchSize { get; init; } = 1000;
 
