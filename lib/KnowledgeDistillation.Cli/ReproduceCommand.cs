@@ -12,7 +12,7 @@ static class ReproduceCommand
     public static Command Create()
     {
         var quick = new Option<bool>("--quick") { Description = "The quick table for a laptop CPU: 5,000 images for 4 epochs and 1,000 images for 20 epochs, 2,000 test images. Without it: all 60,000 images for 20 epochs and 1,000 for 30, all 10,000 test images (for a GPU)." };
-        var retrain = new Option<bool>("--retrain-teacher") { Description = "Train the teacher here (15 epochs; 2 epochs on 5,000 images with --quick) instead of loading the pretrained one." };
+        var retrain = new Option<bool>("--retrain-teacher") { Description = "Train the teacher here (15 epochs; 2 epochs on 10,000 images with --quick) instead of loading the pretrained one." };
         var teacher = new Option<string>("--teacher") { Description = "The pretrained teacher's name, or the architecture to retrain.", DefaultValueFactory = _ => "cnn-teacher" };
         var teacherDir = DistillCommand.TeacherDirectory();
         var output = new Option<string?>("--out") { Description = "Folder for results.csv, results.md and results.html; artifacts/reproduce when omitted." };

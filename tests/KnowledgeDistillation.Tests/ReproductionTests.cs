@@ -125,6 +125,20 @@ public class ReproductionTests
     }
 
     [Fact]
+    public void Retraining_the_teacher_uses_the_settings_epochs_and_subset()
+    {
+        using var train = FashionMnist.Load(Split.Train, limit: 400);
+        using var test = FashionMnist.Load(Split.Test, limit: 100);
+        var epochs = new List<int>();
+        var settings = new ReproductionSettings { TeacherEpochs = 2, TeacherImages = 200, Training = ReproductionSettings.Quick.Training with { Device = "cpu" } };
+        var teacher = Reproduction.TrainTeacher("cnn-teacher", train, test, settings,
+            new TrainingCallbacks { Progress = p => { if (p.Completed is { } r) epochs.Add(r.Epoch); } });
+        Assert.IsType<SmallCnn>(teacher);
+        Assert.False(teacher.training, "the teacher comes back in evaluation mode");
+        Assert.Equal([1, 2], epochs);
+    }
+
+    [Fact]
     public void Invalid_settings_fail_before_any_training()
     {
         using var train = FashionMnist.Load(Split.Train, limit: 100);

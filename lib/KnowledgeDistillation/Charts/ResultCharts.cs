@@ -31,8 +31,9 @@ public static class ResultCharts
         {
             var rows = summaries.Where(s => s.Regime == regime).ToList();
             var methods = rows.Select(r => r.Method).ToArray();
-            var means = rows.Select(r => 100 * r.MeanAccuracy).ToArray();
-            var errors = rows.Select(r => double.IsNaN(r.StdAccuracy) ? 0 : 100 * r.StdAccuracy).ToArray();
+            // Percentages to 2 decimals (what a hover shows); the values themselves are in results.md and results.csv.
+            var means = rows.Select(r => Math.Round(100 * r.MeanAccuracy, 2)).ToArray();
+            var errors = rows.Select(r => double.IsNaN(r.StdAccuracy) ? 0 : Math.Round(100 * r.StdAccuracy, 2)).ToArray();
             var colors = rows.Select(r => r.Method switch
             {
                 Reproduction.Teacher => Color.fromString("#7f7f7f"),
@@ -41,7 +42,7 @@ public static class ResultCharts
             }).ToArray();
             var bars = CSharpChart.Column<double, string, string>(
                 values: means, Keys: methods, Name: regime, ShowLegend: false,
-                MultiText: rows.Select(Reproduction.FormatAccuracy).ToArray(), MarkerColor: Color.fromColors(colors));
+                MarkerColor: Color.fromColors(colors));
             bars = Plotly.NET.Chart.withYErrorStyle<double, double>(
                 FSharpOption<bool>.Some(true), FSharpOption<StyleParam.ErrorType>.Some(StyleParam.ErrorType.Data),
                 FSharpOption<bool>.Some(true), FSharpOption<IEnumerable<double>>.Some(errors), null, null, null, null, null, null, null, null, null)
