@@ -48,4 +48,18 @@ public class TrainingChartsTests
         Assert.IsAssignableFrom<GenericChart>(shown[^1]);
         Assert.Single(live.History);
     }
+
+    [Fact]
+    public void Term_curves_draw_one_line_per_term_raw_or_weighted()
+    {
+        static EpochRecord WithTerms(int epoch, double ce, double hint) =>
+            new(epoch, 1e-3, ce + 100 * hint, 0.8, 0.5, 0.8, 0.02, 1, 100, new Dictionary<string, double> { ["ce"] = ce, ["hint"] = hint });
+        IReadOnlyList<EpochRecord> history = [WithTerms(1, 0.9, 0.02), WithTerms(2, 0.6, 0.01)];
+        Assert.Equal(2, GenericChart.getTraces(TrainingCharts.TermCurves(history)).Length);
+        var weighted = ChartFiles.ToHtml(TrainingCharts.TermCurves(history, new Dictionary<string, double> { ["ce"] = 1, ["hint"] = 100 }), embedPlotlyJs: false);
+        Assert.Contains("100 × hint", weighted);
+        Assert.Contains("2.0", weighted); // 100 × 0.02
+        Assert.Contains("'hint'", Assert.Throws<ArgumentException>(() => TrainingCharts.TermCurves(history, new Dictionary<string, double> { ["ce"] = 1 })).Message);
+        Assert.Contains("plain training", Assert.Throws<ArgumentException>(() => TrainingCharts.TermCurves([Record(1, 0.8)])).Message);
+    }
 }

@@ -49,6 +49,36 @@ public static class TrainingCharts
             .WithTitleText(string.IsNullOrEmpty(name) ? "Losses by epoch" : $"{name}: losses by epoch");
     }
 
+    /// <summary>
+    /// The objective's terms by epoch (each term's training-set mean, as the trainer records it in
+    /// <see cref="EpochRecord.Terms"/>), one line per term, optionally multiplied by the term's weight so that the lines
+    /// show how much each contributes to the total. A logarithmic y axis keeps terms of different scales readable.
+    /// </summary>
+    /// <param name="history">One run's history.</param>
+    /// <param name="weights">The terms' weights (term name → weight), to draw weighted contributions; raw values when null.</param>
+    /// <param name="title">The chart's title.</param>
+    /// <exception cref="ArgumentException">The history has no terms (a plain training run), or a weight is missing.</exception>
+    public static GenericChart TermCurves(IReadOnlyList<EpochRecord> history, IReadOnlyDictionary<string, double>? weights = null, string title = "Objective terms by epoch")
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        var names = history.SelectMany(r => r.Terms.Keys).Distinct().ToList();
+        if (names.Count == 0) throw new ArgumentException("The history has no objective terms; it comes from plain training, not distillation.", nameof(history));
+        var lines = new List<GenericChart>();
+        foreach (var name in names)
+        {
+            double w = 1;
+            if (weights is not null && !weights.TryGetValue(name, out w))
+                throw new ArgumentException($"No weight for the term '{name}'; give one for each of: {string.Join(", ", names)}.", nameof(weights));
+            var points = history.Where(r => r.Terms.ContainsKey(name)).ToList();
+            lines.Add(CSharpChart.Line<int, double, string>(points.Select(r => r.Epoch), points.Select(r => w * r.Terms[name]), ShowMarkers: true,
+                Name: weights is null ? name : $"{w:G4} × {name}"));
+        }
+        return CSharpChart.Combine(lines)
+            .WithXAxisStyle<int, int, int>(TitleText: "epoch")
+            .WithYAxisStyle<double, double, string>(TitleText: weights is null ? "term (training mean, log scale)" : "weighted term (training mean, log scale)", AxisType: StyleParam.AxisType.Log)
+            .WithTitleText(title);
+    }
+
     /// <summary>A heatmap of a matrix with labelled rows and columns (a confusion matrix, a similarity matrix).</summary>
     /// <param name="matrix">Values [rows, columns].</param>
     /// <param name="rowLabels">One label per row (drawn top to bottom).</param>
