@@ -5,18 +5,7 @@ namespace KnowledgeDistillation.Tests;
 /// <summary>Runs the real <c>kd</c> executable (built next to the tests) as a user would.</summary>
 public class CliTests
 {
-    static (int ExitCode, string Output) Kd(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "kd.dll"));
-        foreach (var a in args) start.ArgumentList.Add(a);
-        start.WorkingDirectory = Repo.Root;
-        using var p = Process.Start(start)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(2)), "kd did not finish in 2 minutes");
-        return (p.ExitCode, stdout.Result + stderr.Result);
-    }
+    static (int ExitCode, string Output) Kd(params string[] args) => KdProcess.Run(TimeSpan.FromMinutes(2), args);
 
     [Fact]
     public void Info_shows_versions_a_working_torch_and_a_valid_dataset()

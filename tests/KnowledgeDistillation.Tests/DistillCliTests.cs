@@ -34,18 +34,7 @@ public sealed class ThrowawayTeacher : IDisposable
 /// <summary><c>kd distill</c> and <c>kd reproduce</c>, run as a user would, against a throwaway teacher.</summary>
 public class DistillCliTests(ThrowawayTeacher teacher) : IClassFixture<ThrowawayTeacher>
 {
-    static (int ExitCode, string Output) Kd(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "kd.dll"));
-        foreach (var a in args) start.ArgumentList.Add(a);
-        start.WorkingDirectory = Repo.Root;
-        using var p = Process.Start(start)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(5)), "kd did not finish in 5 minutes");
-        return (p.ExitCode, stdout.Result + stderr.Result);
-    }
+    static (int ExitCode, string Output) Kd(params string[] args) => KdProcess.Run(TimeSpan.FromMinutes(5), args);
 
     [Fact]
     public void Distill_with_an_unknown_method_is_a_usage_error_that_lists_the_methods()

@@ -4,6 +4,8 @@ using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
+using static KnowledgeDistillation.Tests.CheckAssert;
+
 namespace KnowledgeDistillation.Tests;
 
 /// <summary>The self-checks of notebook 04: right answers pass, and each typical mistake is named.</summary>
@@ -20,19 +22,6 @@ public class DistillationExerciseTests
         var hard = F.cross_entropy(hardAtT ? z.div(T) : z, y);
         double a = swapAlpha ? 1 - alpha : alpha;
         return soft.mul(Math.Pow(T, power ?? 0)).mul(a).add(hard.mul(1 - a));
-    }
-
-    static void Passes(CheckResult result)
-    {
-        Assert.True(result.Passed, result.Message);
-        Assert.StartsWith("Correct", result.Message);
-    }
-
-    static void FailsWith(CheckResult result, params string[] phrases)
-    {
-        Assert.False(result.Passed, result.Message);
-        Assert.StartsWith("Not yet", result.Message);
-        foreach (var phrase in phrases) Assert.Contains(phrase, result.Message);
     }
 
     [Fact]

@@ -4,26 +4,14 @@ using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
+using static KnowledgeDistillation.Tests.CheckAssert;
+
 namespace KnowledgeDistillation.Tests;
 
 /// <summary>The self-checks of notebook 03: right answers pass, and each typical mistake is named.</summary>
 public class DivergenceExerciseTests
 {
     static Tensor Kl(Tensor p, Tensor q) => xlogy(p, p).sub(xlogy(p, q)).sum().div(p.shape[0]);
-
-    static void Passes(CheckResult result)
-    {
-        Assert.True(result.Passed, result.Message);
-        Assert.StartsWith("Correct", result.Message);
-        Assert.Equal(result.Message, result.ToString());
-    }
-
-    static void FailsWith(CheckResult result, params string[] phrases)
-    {
-        Assert.False(result.Passed, result.Message);
-        Assert.StartsWith("Not yet", result.Message);
-        foreach (var phrase in phrases) Assert.Contains(phrase, result.Message);
-    }
 
     [Fact]
     public void Kl_reference_answers_pass()

@@ -4,23 +4,13 @@ using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
+using static KnowledgeDistillation.Tests.CheckAssert;
+
 namespace KnowledgeDistillation.Tests;
 
 /// <summary>The self-checks of notebooks 05 and 06: right answers pass, and each typical mistake is named.</summary>
 public class FeatureAndRelationExerciseTests
 {
-    static void Passes(CheckResult result)
-    {
-        Assert.True(result.Passed, result.Message);
-        Assert.StartsWith("Correct", result.Message);
-    }
-
-    static void FailsWith(CheckResult result, params string[] phrases)
-    {
-        Assert.False(result.Passed, result.Message);
-        Assert.StartsWith("Not yet", result.Message);
-        foreach (var phrase in phrases) Assert.Contains(phrase, result.Message);
-    }
 
     static Tensor Map(Tensor f) => F.normalize(f.abs().pow(2).mean([1]).flatten(1), p: 2, dim: 1);
 

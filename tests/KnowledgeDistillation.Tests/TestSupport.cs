@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using KnowledgeDistillation.Exercises;
 using KnowledgeDistillation.Runtime;
 
 namespace KnowledgeDistillation.Tests;
@@ -24,4 +26,40 @@ sealed class TempDirectory : IDisposable
 static class Repo
 {
     public static string Root => RepoPaths.Root ?? throw new InvalidOperationException("Tests must run inside the repository.");
+}
+
+/// <summary>Runs the real <c>kd</c> executable (built next to the tests) from the repository root, as a user would.</summary>
+static class KdProcess
+{
+    public static (int ExitCode, string Output) Run(TimeSpan timeout, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(System.IO.Path.Combine(AppContext.BaseDirectory, "kd.dll"));
+        foreach (var a in args) start.ArgumentList.Add(a);
+        start.WorkingDirectory = Repo.Root;
+        using var p = Process.Start(start)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(timeout), $"kd did not finish in {timeout.TotalMinutes:F0} minutes");
+        return (p.ExitCode, stdout.Result + stderr.Result);
+    }
+}
+
+/// <summary>Assertions on exercise self-checks: a right answer is accepted, a wrong one rejected with a message that
+/// names the mistake.</summary>
+static class CheckAssert
+{
+    public static void Passes(CheckResult result)
+    {
+        Assert.True(result.Passed, result.Message);
+        Assert.StartsWith("Correct", result.Message);
+        Assert.Equal(result.Message, result.ToString());
+    }
+
+    public static void FailsWith(CheckResult result, params string[] phrases)
+    {
+        Assert.False(result.Passed, result.Message);
+        Assert.StartsWith("Not yet", result.Message);
+        foreach (var phrase in phrases) Assert.Contains(phrase, result.Message);
+    }
 }
