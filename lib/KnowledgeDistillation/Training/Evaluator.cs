@@ -76,10 +76,18 @@ public static class Evaluator
     {
         using var scope = NewDisposeScope();
         var c = confidence.to_type(ScalarType.Float64);
-        var bin = c.mul(bins).floor().clamp(0, bins - 1).to_type(ScalarType.Int64);
+        var bin = CalibrationBin(c, bins);
         var counts = bincount(bin, minlength: bins).to_type(ScalarType.Float64);
         var confidenceSums = bincount(bin, c, minlength: bins);
         var correctSums = bincount(bin, correct.to_type(ScalarType.Float64), minlength: bins);
         return correctSums.sub(confidenceSums).abs().sum().div(c.shape[0]).item<double>();
+    }
+
+    /// <summary>The bin of each confidence among <paramref name="bins"/> equal-width bins of [0, 1]:
+    /// <c>floor(confidence · bins)</c>, with a confidence of exactly 1 in the last bin. Bin b holds [b/bins, (b+1)/bins).</summary>
+    internal static Tensor CalibrationBin(Tensor confidence, int bins)
+    {
+        if (bins < 1) throw new ArgumentOutOfRangeException(nameof(bins), bins, "bins must be at least 1.");
+        return confidence.to_type(ScalarType.Float64).mul(bins).floor().clamp(0, bins - 1).to_type(ScalarType.Int64);
     }
 }
