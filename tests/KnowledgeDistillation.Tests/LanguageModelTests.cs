@@ -47,6 +47,25 @@ public class LanguageModelTests
     }
 
     [Fact]
+    public void The_key_value_cache_gives_the_logits_of_the_full_forward()
+    {
+        using var model = Tiny(width: 32, layers: 2);
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var tokens = randint(V.Size, [3, 15], generator: new Generator(7)).to_type(ScalarType.Int64);
+        var full = model.call(tokens);
+        using var cache = new KeyValueCache(2);
+        var parts = new List<Tensor> { model.forward(tokens[.., ..6], cache) };
+        for (int t = 6; t < 15; t++) parts.Add(model.forward(tokens[.., t..(t + 1)], cache));
+        Assert.Equal(15, cache.Length);
+        // The same sums in a different shape of matrix products: equal to float32 rounding.
+        Assert.True(cat(parts, 1).allclose(full, rtol: 1e-4, atol: 1e-5));
+        var e = Assert.Throws<ArgumentException>(() => model.forward(zeros(3, 60, dtype: ScalarType.Int64), cache));
+        Assert.Contains("context length", e.Message);
+    }
+
+    [Fact]
     public void The_model_refuses_bad_inputs_with_clear_messages()
     {
         using var model = Tiny();
@@ -65,6 +84,8 @@ public class LanguageModelTests
         var all = TextGenerator.Generate(model, V, prompts, new GenerationOptions(MaxNewTokens: 20));
         var again = TextGenerator.Generate(model, V, prompts, new GenerationOptions(MaxNewTokens: 20, BatchSize: 2));
         Assert.Equal(all.Completions, again.Completions);
+        var uncached = TextGenerator.Generate(model, V, prompts, new GenerationOptions(MaxNewTokens: 20, UseCache: false));
+        Assert.Equal(all.Completions, uncached.Completions);
         for (int i = 0; i < prompts.Length; i++)
             Assert.Equal(all.Completions[i], TextGenerator.Generate(model, V, [prompts[i]], new GenerationOptions(MaxNewTokens: 20)).Completions[0]);
         Assert.True(model.training, "generation gives the model its mode back");

@@ -111,8 +111,82 @@ public sealed class TinyGpt : nn.Module<Tensor, Tensor>
         var positions = arange(time, dtype: ScalarType.Int64, device: tokens.device);
         var x = dropout.call(token_embedding.call(tokens).add(position_embedding.call(positions)));
         using var mask = ones(time, time, dtype: ScalarType.Bool, device: tokens.device).triu(1);
-        foreach (var block in blocks) x = block.Run(x, mask);
+        foreach (var block in blocks) x = block.Run(x, mask, null, 0);
         return head.call(final_norm.call(x)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The logits [B, t, V] of <paramref name="tokens"/> [B, t] that continue the sequence whose keys and values are in
+    /// <paramref name="cache"/>, at positions <c>cache.Length</c> … <c>cache.Length + t − 1</c>; their keys and values
+    /// are appended to the cache. Equal to the last t positions of <see cref="forward(Tensor)"/> on the whole sequence.
+    /// </summary>
+    /// <remarks>For decoding under <c>no_grad</c>: each new token then costs one position instead of the whole prefix.</remarks>
+    /// <exception cref="ArgumentException">The cache belongs to another shape, or the sequence would outgrow the context.</exception>
+    public Tensor forward(Tensor tokens, KeyValueCache cache)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        ArgumentNullException.ThrowIfNull(cache);
+        if (cache.Layers != Config.Layers) throw new ArgumentException($"The cache has {cache.Layers} layers; {GetName()} has {Config.Layers}.", nameof(cache));
+        long time = tokens.shape[^1], offset = cache.Length;
+        if (tokens.dim() != 2 || tokens.dtype != ScalarType.Int64 || time < 1)
+            throw new ArgumentException($"{GetName()} expects token ids [batch, time] of type int64; got [{string.Join(", ", tokens.shape)}] {tokens.dtype}.", nameof(tokens));
+        if (offset + time > Config.ContextLength)
+            throw new ArgumentException($"{GetName()} reads at most {Config.ContextLength} tokens (its context length); the cache holds {offset} and {time} more were given.", nameof(tokens));
+        using var scope = NewDisposeScope();
+        var positions = arange(offset, offset + time, dtype: ScalarType.Int64, device: tokens.device);
+        var x = dropout.call(token_embedding.call(tokens).add(position_embedding.call(positions)));
+        // New token j sits at position offset + j and may see positions 0 … offset + j.
+        using var mask = ones(time, offset + time, dtype: ScalarType.Bool, device: tokens.device).triu(offset + 1);
+        for (int i = 0; i < blocks.Count; i++) x = blocks[i].Run(x, mask, cache, i);
+        cache.Length += time;
+        return head.call(final_norm.call(x)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// The keys and values of the positions a <see cref="TinyGpt"/> has read, per layer ([B, heads, T, d_h] each), so that
+/// decoding one more token attends to them without recomputing them. Owns its tensors; dispose it.
+/// </summary>
+public sealed class KeyValueCache : IDisposable
+{
+    readonly Tensor?[] keys;
+    readonly Tensor?[] values;
+
+    /// <summary>An empty cache for a model of <paramref name="layers"/> blocks.</summary>
+    public KeyValueCache(int layers)
+    {
+        if (layers < 1) throw new ArgumentOutOfRangeException(nameof(layers), layers, "layers must be at least 1.");
+        keys = new Tensor?[layers];
+        values = new Tensor?[layers];
+    }
+
+    /// <summary>The number of blocks.</summary>
+    public int Layers => keys.Length;
+
+    /// <summary>The positions cached so far.</summary>
+    public long Length { get; internal set; }
+
+    /// <summary>Appends a layer's new keys and values (along the time axis) and returns all of them; the cache owns the results.</summary>
+    internal (Tensor Keys, Tensor Values) Append(int layer, Tensor k, Tensor v)
+    {
+        var allK = keys[layer] is { } oldK ? cat([oldK, k], 2) : k.clone();
+        var allV = values[layer] is { } oldV ? cat([oldV, v], 2) : v.clone();
+        keys[layer]?.Dispose();
+        values[layer]?.Dispose();
+        keys[layer] = allK.DetachFromDisposeScope();
+        values[layer] = allV.DetachFromDisposeScope();
+        return (keys[layer]!, values[layer]!);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        for (int i = 0; i < keys.Length; i++)
+        {
+            keys[i]?.Dispose();
+            values[i]?.Dispose();
+            keys[i] = values[i] = null;
+        }
     }
 }
 
@@ -142,14 +216,14 @@ sealed class GptBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var mask = ones(x.shape[1], x.shape[1], dtype: ScalarType.Bool, device: x.device).triu(1);
-        return Run(x, mask);
+        return Run(x, mask, null, 0);
     }
 
-    /// <summary>The block with a precomputed causal mask [T, T] (true above the diagonal).</summary>
-    public Tensor Run(Tensor x, Tensor mask)
+    /// <summary>The block with a precomputed causal mask [T, T'] (true where attention is forbidden) and an optional cache.</summary>
+    public Tensor Run(Tensor x, Tensor mask, KeyValueCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        var h = x.add(attention.Run(attention_norm.call(x), mask));
+        var h = x.add(attention.Run(attention_norm.call(x), mask, cache, layer));
         h = h.add(dropout.call(mlp_out.call(gelu.call(mlp_in.call(mlp_norm.call(h))))));
         return h.MoveToOuterDisposeScope();
     }
@@ -177,10 +251,10 @@ sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var mask = ones(x.shape[1], x.shape[1], dtype: ScalarType.Bool, device: x.device).triu(1);
-        return Run(x, mask);
+        return Run(x, mask, null, 0);
     }
 
-    public Tensor Run(Tensor x, Tensor mask)
+    public Tensor Run(Tensor x, Tensor mask, KeyValueCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
         long batch = x.shape[0], time = x.shape[1], width = x.shape[2], headWidth = width / heads;
@@ -188,6 +262,7 @@ sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         var q = parts[0];
         var k = parts[1];
         var v = parts[2];
+        if (cache is not null) (k, v) = cache.Append(layer, k, v);
         var scores = q.matmul(k.transpose(-2, -1)).div(Math.Sqrt(headWidth)).masked_fill(mask, double.NegativeInfinity);
         var weights = attention_dropout.call(F.softmax(scores, -1));
         var y = weights.matmul(v).transpose(1, 2).reshape(batch, time, width);
