@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Language;
+
+/// <summary>The settings of the reasoning-distillation experiment: splits, the teacher's and the students' training.</summary>
+/// <param name="Splits">The problems.</param>
+/// <param name="Teacher">How the teacher trains (chain-of-thought SFT).</param>
+/// <param name="Student">How each student trains, whatever its regime.</param>
+/// <param name="Distillation">T and alpha of token KD, and the teacher's sampling for sequence KD.</param>
+/// <param name="EvaluationProblems">Problems of each test split used for exact match (the first ones).</param>
+public sealed record LmExperimentSettings(
+    AdditionSplitOptions Splits, LmTrainingOptions Teacher, LmTrainingOptions Student, LmDistillationOptions Distillation, int EvaluationProblems)
+{
+    /// <summary>QUICK</summary>
+    public static LmExperimentSettings Quick { get; } = new(
+        new AdditionSplitOptions(Seed: 0, Train: 8000, Validation: 500, Test: 500),
+        new LmTrainingOptions(Steps: 1500, LearningRate: 2e-3),
+        new LmTrainingOptions(Steps: 400, LearningRate: 3e-3),
+        new LmDistillationOptions(),
+        EvaluationProblems: 200);
+
+    /// <summary>FULL</summary>
+    public static LmExperimentSettings Full { get; } = new(
+        new AdditionSplitOptions(Seed: 0, Train: 8000, Validation: 500, Test: 500),
+        new LmTrainingOptions(Steps: 1500, LearningRate: 2e-3),
+        new LmTrainingOptions(Steps: 2000, LearningRate: 3e-3),
+        new LmDistillationOptions(),
+        EvaluationProblems: 500);
+}
+
+/// <summary>How one student did.</summary>
+/// <param name="Mode">Its regime.</param>
+/// <param name="TestAccuracy">Greedy exact match on the in-distribution test problems.</param>
+/// <param name="TestLongerAccuracy">Greedy exact match on the held-out longer numbers.</param>
+/// <param name="ValidationTokenLoss">Cross entropy per completion token on the validation split, in the format the student
+/// learnt (answers only for <see cref="LmDistillationMode.AnswersOnly"/>, chains otherwise).</param>
+/// <param name="TrainingSeconds">Wall time of the regime: the teacher's sampling or logits included, evaluation excluded.</param>
+/// <param name="Result">The training history, and for sequence KD the teacher's samples and acceptance rate.</param>
+public sealed record LmStudentReport(LmDistillationMode Mode, double TestAccuracy, double TestLongerAccuracy, double ValidationTokenLoss,
+    double TrainingSeconds, LmDistillationResult Result)
+{
+    /// <summary>Sequence KD: the fraction of the teacher's sampled chains that were correct; otherwise null.</summary>
+    public double? AcceptanceRate => Result.Samples?.AcceptanceRate;
+}
+
+/// <summary>
+/// The experiment of DeepSeek-R1-Distill at laptop scale: a chain-of-thought teacher, and students of 1/10 its size
+/// trained four ways (<see cref="LmDistillationMode"/>), compared by exact match in distribution and on longer numbers.
+/// </summary>
+public static class LmExperiment
+{
+    /// <summary>The shipped teacher's name in <c>datasets/pretrained/</c>.</summary>
+    public const string TeacherName = "char-lm-teacher";
+
+    /// <summary>A teacher (<see cref="TinyGptConfig.Teacher"/>, seeded with <paramref name="seed"/>) trained on the training
+    /// split's chains of thought.</summary>
+    public static (TinyGpt Teacher, LmTrainingResult Training) TrainTeacher(AdditionSplits splits, LmTrainingOptions options, long seed = 0,
+        Action<LmProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(splits);
+        manual_seed(seed);
+        var teacher = TinyGpt.Teacher();
+        var training = LmTrainer.Train(teacher, CharVocabulary.Default, AdditionTask.Examples(splits.Train, ReasoningFormat.ChainOfThought),
+            options with { Seed = seed }, progress, cancellation);
+        teacher.eval();
+        return (teacher, training);
+    }
+
+    /// <summary>
+    /// Trains a fresh student (<see cref="TinyGptConfig.Student"/>, seeded with <paramref name="seed"/>, so every regime
+    /// starts from the same weights) in <paramref name="mode"/> and evaluates it.
+    /// </summary>
+    public static (TinyGpt Student, LmStudentReport Report) RunStudent(LmDistillationMode mode, TinyGpt? teacher, AdditionSplits splits,
+        LmExperimentSettings settings, long seed = 0, Action<LmProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(splits);
+        ArgumentNullException.ThrowIfNull(settings);
+        manual_seed(seed);
+        var student = TinyGpt.Student();
+        var clock = Stopwatch.StartNew();
+        var result = LmTrainer.Distill(mode, student, teacher, splits.Train, settings.Student with { Seed = seed }, settings.Distillation,
+            progress: progress, cancellation: cancellation);
+        double seconds = clock.Elapsed.TotalSeconds;
+        var format = mode == LmDistillationMode.AnswersOnly ? ReasoningFormat.AnswerOnly : ReasoningFormat.ChainOfThought;
+        var report = new LmStudentReport(mode,
+            LmEvaluator.ExactMatch(student, [.. splits.Test.Take(settings.EvaluationProblems)]).Accuracy,
+            LmEvaluator.ExactMatch(student, [.. splits.TestLonger.Take(settings.EvaluationProblems)]).Accuracy,
+            LmEvaluator.TokenLoss(student, AdditionTask.Examples(splits.Validation, format)),
+            seconds, result);
+        return (student, report);
+    }
+}
