@@ -47,7 +47,7 @@ public class LanguageTrainingTests
         using var teacher = LanguageModelTests.Tiny(seed: 1, width: 32);
         var teacherBefore = teacher.parameters().Select(p => p.clone()).ToList();
         var options = Short with { Steps = 4 };
-        foreach (var mode in new[] { LmDistillationMode.AnswersOnly, LmDistillationMode.GroundTruthChains, LmDistillationMode.TokenKD })
+        foreach (var mode in new[] { LmDistillationMode.AnswersOnly, LmDistillationMode.GroundTruthChains, LmDistillationMode.TokenKD, LmDistillationMode.OnPolicyKD })
         {
             using var student = LanguageModelTests.Tiny(seed: 2);
             var studentBefore = student.parameters().Select(p => p.clone()).ToList();

@@ -79,6 +79,60 @@ public static class LmTrainer
     }
 
     /// <summary>
+    /// On-policy distillation: each step the student samples a completion for each prompt of the batch (in evaluation
+    /// mode, under <c>no_grad</c>, with <paramref name="sampling"/>'s temperature and a seed that moves with the step),
+    /// then <paramref name="divergence"/>(student logits, teacher logits, mask) is minimised over the completion tokens
+    /// it wrote. The student learns from its own mistakes instead of from sequences it would not write (GKD: R. Agarwal
+    /// et al., "On-Policy Distillation of Language Models: Learning from Self-Generated Mistakes", ICLR 2024; MiniLLM,
+    /// Gu et al. 2024, uses the reverse KL on student samples).
+    /// </summary>
+    /// <param name="student">The model that learns and samples.</param>
+    /// <param name="teacher">The frozen teacher.</param>
+    /// <param name="vocabulary">The vocabulary of both.</param>
+    /// <param name="prompts">The prompts; an epoch is a pass over them.</param>
+    /// <param name="options">The run's settings.</param>
+    /// <param name="sampling">How the student samples (temperature, seed, maximum length).</param>
+    /// <param name="divergence">A token-level divergence with a mask, such as <c>new GeneralizedJSDLoss(0.5).Compute</c> or
+    /// <c>new ReverseKLLoss().Compute</c>.</param>
+    /// <param name="progress">Progress reports.</param>
+    /// <param name="cancellation">Stops the run.</param>
+    public static LmTrainingResult DistillOnPolicy(TinyGpt student, TinyGpt teacher, CharVocabulary vocabulary, IReadOnlyList<string> prompts,
+        LmTrainingOptions options, GenerationOptions sampling, Func<Tensor, Tensor, Tensor?, Tensor> divergence,
+        Action<LmProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(student);
+        ArgumentNullException.ThrowIfNull(teacher);
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(sampling);
+        ArgumentNullException.ThrowIfNull(divergence);
+        if (ReferenceEquals(student, teacher)) throw new ArgumentException("The student and the teacher are the same model.", nameof(teacher));
+        CheckVocabulary(student, vocabulary);
+        CheckVocabulary(teacher, vocabulary);
+        // The prompts as sequences only to drive the seeded batch order; the training tokens are sampled every step.
+        using var promptRows = LmSequences.Create(vocabulary, [.. prompts.Select(p => new LmExample(p, ""))], student.Config.ContextLength);
+        int context = Math.Min(student.Config.ContextLength, teacher.Config.ContextLength);
+        bool teacherWasTraining = teacher.training;
+        teacher.eval();
+        long step = 0;
+        try
+        {
+            return Run(student, promptRows, options, (_, _, _, index) =>
+            {
+                var batchPrompts = index.data<long>().Select(i => prompts[(int)i]).ToList();
+                var written = TextGenerator.Generate(student, vocabulary, batchPrompts, sampling with { Seed = sampling.Seed + step++ });
+                using var sequences = LmSequences.Create(vocabulary, [.. batchPrompts.Select((p, i) => new LmExample(p, written.Completions[i]))], context);
+                Tensor teacherLogits;
+                using (no_grad()) teacherLogits = teacher.call(sequences.Inputs);
+                return divergence(student.call(sequences.Inputs), teacherLogits, sequences.LossMask);
+            }, progress, cancellation);
+        }
+        finally
+        {
+            teacher.train(teacherWasTraining);
+        }
+    }
+
+    /// <summary>
     /// Rejection sampling: the teacher writes <paramref name="samplesPerPrompt"/> chains per problem with
     /// <paramref name="sampling"/>; the chains whose final answer is correct become examples.
     /// </summary>
@@ -110,7 +164,7 @@ public static class LmTrainer
         distillation ??= new();
         distillation.Validate();
         vocabulary ??= CharVocabulary.Default;
-        if (mode is LmDistillationMode.SequenceKD or LmDistillationMode.TokenKD && teacher is null)
+        if (mode is LmDistillationMode.SequenceKD or LmDistillationMode.TokenKD or LmDistillationMode.OnPolicyKD && teacher is null)
             throw new ArgumentException($"{mode} needs a teacher.", nameof(teacher));
         switch (mode)
         {
@@ -131,6 +185,13 @@ public static class LmTrainer
                 using var loss = new TokenKDLoss(distillation.T, distillation.Alpha);
                 return new(mode, DistillTokens(student, teacher!, vocabulary, AdditionTask.Examples(problems, ReasoningFormat.ChainOfThought),
                     options, loss, progress, cancellation), null);
+            }
+            case LmDistillationMode.OnPolicyKD:
+            {
+                using var loss = new GeneralizedJSDLoss(distillation.Beta);
+                var sampling = new GenerationOptions(Temperature: distillation.SampleTemperature, Seed: distillation.SampleSeed);
+                return new(mode, DistillOnPolicy(student, teacher!, vocabulary, [.. problems.Select(p => p.Prompt)], options, sampling, loss.Compute,
+                    progress, cancellation), null);
             }
             default:
                 throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown mode.");

@@ -22,6 +22,13 @@ public enum LmDistillationMode
     /// tokens of the chain-of-thought sequences, <see cref="Losses.TokenKDLoss"/>.
     /// </summary>
     TokenKD,
+
+    /// <summary>
+    /// On-policy KD (a bonus beyond the four regimes): at every step the student samples its own completions for the
+    /// batch's prompts, and matches the teacher's next-token distributions on them with the generalised JSD,
+    /// <see cref="Losses.GeneralizedJSDLoss"/> (GKD, Agarwal et al. 2024, with only student-generated data).
+    /// </summary>
+    OnPolicyKD,
 }
 
 /// <summary>The settings of a language-model training run.</summary>
@@ -67,8 +74,11 @@ public sealed record LmTrainingOptions(
 /// <param name="Alpha">Token KD: the weight of <c>T²·KL</c>; <c>1 − Alpha</c> weighs the cross entropy with the chains.</param>
 /// <param name="SampleTemperature">Sequence KD: the temperature at which the teacher samples chains (0: greedy).</param>
 /// <param name="SamplesPerPrompt">Sequence KD: chains sampled per training prompt (before rejection).</param>
-/// <param name="SampleSeed">Sequence KD: the sampling seed.</param>
-public sealed record LmDistillationOptions(double T = 2.0, double Alpha = 1.0, double SampleTemperature = 1.0, int SamplesPerPrompt = 1, long SampleSeed = 0)
+/// <param name="SampleSeed">Sequence KD and on-policy KD: the sampling seed.</param>
+/// <param name="Beta">On-policy KD: the teacher's weight β of the generalised JSD, strictly between 0 and 1 (0.5: the
+/// symmetric JSD; towards 1 it approaches the reverse KL, mode-seeking).</param>
+public sealed record LmDistillationOptions(double T = 2.0, double Alpha = 1.0, double SampleTemperature = 1.0, int SamplesPerPrompt = 1, long SampleSeed = 0,
+    double Beta = 0.5)
 {
     /// <summary>Throws on a bad value.</summary>
     public void Validate()
@@ -78,6 +88,7 @@ public sealed record LmDistillationOptions(double T = 2.0, double Alpha = 1.0, d
         if (!(SampleTemperature >= 0) || double.IsInfinity(SampleTemperature))
             throw new ArgumentOutOfRangeException(nameof(SampleTemperature), SampleTemperature, "SampleTemperature must be 0 or positive.");
         if (SamplesPerPrompt < 1) throw new ArgumentOutOfRangeException(nameof(SamplesPerPrompt), SamplesPerPrompt, "SamplesPerPrompt must be at least 1.");
+        if (!(Beta > 0 && Beta < 1)) throw new ArgumentOutOfRangeException(nameof(Beta), Beta, "Beta must be strictly between 0 and 1.");
     }
 }
 
