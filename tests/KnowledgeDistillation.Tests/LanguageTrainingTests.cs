@@ -69,6 +69,28 @@ public class LanguageTrainingTests
     }
 
     [Fact]
+    public void On_policy_distillation_scores_the_students_own_completions()
+    {
+        using var teacher = LanguageModelTests.Tiny(seed: 1, width: 32);
+        using var student = LanguageModelTests.Tiny(seed: 2);
+        string[] prompts = ["1+2=", "33+44=", "5+6=", "70+8="];
+        var greedy = new GenerationOptions(MaxNewTokens: 12);
+        // Greedy completions do not depend on the batch order, so they can be predicted before the step.
+        var expected = TextGenerator.Generate(student, V, prompts, greedy).Completions;
+        var masks = new List<float>();
+        var widths = new List<long>();
+        LmTrainer.DistillOnPolicy(student, teacher, V, prompts, Short with { Steps = 1, BatchSize = 4 }, greedy, (s, t, m) =>
+        {
+            masks.Add(m!.sum().item<float>());
+            widths.Add(t.shape[1]);
+            return KnowledgeDistillation.Losses.TokenDistributions.MaskedMean(s.sub(t).pow(2).sum(-1).reshape(-1), m.reshape(-1));
+        });
+        // The loss covers exactly the tokens the student wrote, its end token included, and nothing of the prompts.
+        Assert.Equal([expected.Sum(c => c.Length + 1)], masks);
+        Assert.Equal([prompts.Zip(expected).Max(p => p.First.Length + p.Second.Length)], widths);
+    }
+
+    [Fact]
     public void Rejection_sampling_keeps_exactly_the_correct_chains()
     {
         using var teacher = LanguageModelTests.Tiny(seed: 1);
