@@ -28,11 +28,18 @@ public enum LmDistillationMode
     /// batch's prompts, and matches the teacher's next-token distributions on them with the generalised JSD,
     /// <see cref="Losses.GeneralizedJSDLoss"/> (GKD, Agarwal et al. 2024, with only student-generated data).
     /// </summary>
+    /// <remarks>
+    /// Start from a fine-tuned student, as GKD does: from scratch the student's samples are noise, and 300 steps gave
+    /// 0 % exact match (191 s on the shared 2-core CPU). After 300 steps on ground-truth chains (68.3 %), 100 on-policy
+    /// steps at lr 1e-3 reached 77.0 % in 40 s, while 100 more ground-truth steps reached 82.7 % in 8 s: with a
+    /// near-deterministic teacher and exact chains available, on-policy sampling costs more than it teaches here.
+    /// </remarks>
     OnPolicyKD,
 }
 
 /// <summary>The settings of a language-model training run.</summary>
-/// <param name="Steps">Optimiser steps.</param>
+/// <param name="Steps">Optimiser steps. The default, 1,000 steps of 64 at lr 3e-3, is the full setting for the student
+/// (<see cref="LmExperimentSettings.Full"/>), which then solves 99.7 % of in-distribution problems from ground-truth chains.</param>
 /// <param name="BatchSize">Sequences per step.</param>
 /// <param name="LearningRate">The peak learning rate of AdamW.</param>
 /// <param name="WeightDecay">AdamW's decoupled weight decay.</param>
@@ -43,7 +50,7 @@ public enum LmDistillationMode
 /// <param name="Seed">Seeds torch (initialisation done by the caller, dropout) and the batch order.</param>
 /// <param name="ProgressEverySteps">The progress callback runs every this many steps, and after the last.</param>
 public sealed record LmTrainingOptions(
-    int Steps = 1500, int BatchSize = 64, double LearningRate = 3e-3, double WeightDecay = 0.01, int WarmupSteps = 50,
+    int Steps = 1000, int BatchSize = 64, double LearningRate = 3e-3, double WeightDecay = 0.01, int WarmupSteps = 50,
     double FinalLearningRateFraction = 0.1, double ClipGradNorm = 1.0, long Seed = 0, int ProgressEverySteps = 25)
 {
     /// <summary>Throws on a bad value.</summary>
