@@ -91,6 +91,33 @@ public class LanguageTrainingTests
     }
 
     [Fact]
+    public void The_experiment_runs_a_student_and_tabulates_it()
+    {
+        foreach (var preset in new[] { LmExperimentSettings.Quick, LmExperimentSettings.Full })
+        {
+            preset.Splits.Validate();
+            preset.Teacher.Validate();
+            preset.Student.Validate();
+            preset.Distillation.Validate();
+        }
+        Assert.Equal((300, 1), (LmExperimentSettings.Quick.Student.Steps, LmExperimentSettings.Quick.Seeds));
+        Assert.Equal((1000, 3), (LmExperimentSettings.Full.Student.Steps, LmExperimentSettings.Full.Seeds));
+
+        var settings = LmExperimentSettings.Quick with { Student = Short with { Steps = 2 }, EvaluationProblems = 4 };
+        var (student, report) = LmExperiment.RunStudent(LmDistillationMode.GroundTruthChains, null, Splits, settings, seed: 1);
+        using (student)
+        {
+            Assert.Equal(TinyGptConfig.Student(), student.Config);
+            Assert.InRange(report.TestAccuracy, 0, 1);
+            Assert.True(report.ValidationTokenLoss > 0);
+            Assert.Null(report.AcceptanceRate);
+            var table = LmExperiment.ToDataFrame([report]);
+            Assert.Equal(1, table.Rows.Count);
+            Assert.Equal("GroundTruthChains", table["mode"][0]);
+        }
+    }
+
+    [Fact]
     public void Rejection_sampling_keeps_exactly_the_correct_chains()
     {
         using var teacher = LanguageModelTests.Tiny(seed: 1);

@@ -8,7 +8,7 @@ namespace KnowledgeDistillation.Language;
 
 /// <summary>
 /// Trains <see cref="TinyGpt"/> models: supervised fine-tuning (next-token cross entropy on the completion tokens) and
-/// the four student regimes of <see cref="LmDistillationMode"/>.
+/// the student regimes of <see cref="LmDistillationMode"/> (the four of the lab, and on-policy KD).
 /// </summary>
 /// <remarks>
 /// AdamW with linear warm-up and cosine decay, gradient clipping, batches drawn from a seeded permutation of the
@@ -151,8 +151,9 @@ public static class LmTrainer
     }
 
     /// <summary>
-    /// Trains <paramref name="student"/> on <paramref name="problems"/> in one of the four regimes; the teacher is needed
-    /// for <see cref="LmDistillationMode.SequenceKD"/> and <see cref="LmDistillationMode.TokenKD"/> only.
+    /// Trains <paramref name="student"/> on <paramref name="problems"/> in one of the regimes; the teacher is needed for
+    /// <see cref="LmDistillationMode.SequenceKD"/>, <see cref="LmDistillationMode.TokenKD"/> and
+    /// <see cref="LmDistillationMode.OnPolicyKD"/> only.
     /// </summary>
     /// <exception cref="ArgumentException">A teacher is needed but missing, or rejection sampling kept no chain.</exception>
     public static LmDistillationResult Distill(LmDistillationMode mode, TinyGpt student, TinyGpt? teacher, IReadOnlyList<AdditionProblem> problems,

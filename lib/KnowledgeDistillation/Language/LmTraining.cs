@@ -2,7 +2,7 @@ using Microsoft.Data.Analysis;
 
 namespace KnowledgeDistillation.Language;
 
-/// <summary>How a student of the addition task learns (the four regimes of <see cref="LmTrainer.Distill"/>).</summary>
+/// <summary>How a student of the addition task learns (the regimes of <see cref="LmTrainer.Distill"/>).</summary>
 public enum LmDistillationMode
 {
     /// <summary>Supervised fine-tuning on the final answers only (<see cref="ReasoningFormat.AnswerOnly"/>); no teacher.</summary>

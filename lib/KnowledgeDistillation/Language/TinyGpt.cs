@@ -52,7 +52,8 @@ public sealed record TinyGptConfig(int VocabSize, int ContextLength, int Layers,
 /// Need", NeurIPS 2017. Attention is <c>softmax(QKᵀ/√d_h + M) V</c> with the causal mask M = −∞ above the diagonal, so
 /// position t sees only positions ≤ t and the logits at t never depend on later tokens.</para>
 /// <para>Input: token ids [B, T] (int64), T ≤ <see cref="TinyGptConfig.ContextLength"/>. Output: logits [B, T, V], where
-/// position t predicts token t + 1.</para>
+/// position t predicts token t + 1. For decoding, <see cref="forward(Tensor, KeyValueCache)"/> reads only the new tokens
+/// and attends to the cached keys and values of the earlier ones.</para>
 /// </remarks>
 public sealed class TinyGpt : nn.Module<Tensor, Tensor>
 {
