@@ -118,6 +118,27 @@ public class LanguageTrainingTests
     }
 
     [Fact]
+    public void A_learning_curve_is_measured_without_changing_the_training()
+    {
+        var settings = LmExperimentSettings.Quick with { Student = Short with { Steps = 6, ProgressEverySteps = 2 }, EvaluationProblems = 4 };
+        var curveProblems = Splits.Validation.Take(8).ToList();
+        var (plain, plainReport) = LmExperiment.RunStudent(LmDistillationMode.GroundTruthChains, null, Splits, settings, seed: 2);
+        var (curved, curvedReport) = LmExperiment.RunStudent(LmDistillationMode.GroundTruthChains, null, Splits, settings, seed: 2,
+            curveProblems: curveProblems, curveEverySteps: 4);
+        using (plain)
+        using (curved)
+        {
+            Assert.Empty(plainReport.Curve);
+            Assert.Equal([4, 6], curvedReport.Curve.Select(p => p.Step));
+            Assert.Equal([4L * Short.BatchSize, 6L * Short.BatchSize], curvedReport.Curve.Select(p => p.Sequences));
+            Assert.Equal(LmEvaluator.ExactMatch(curved, curveProblems).Accuracy, curvedReport.Curve[^1].Accuracy);
+            // The curve's generations do not disturb training: the same losses, step by step.
+            Assert.Equal(plainReport.Result.Training.History.Select(h => h.Loss), curvedReport.Result.Training.History.Select(h => h.Loss));
+            Assert.Throws<ArgumentOutOfRangeException>(() => LmExperiment.RunStudent(LmDistillationMode.AnswersOnly, null, Splits, settings, curveProblems: curveProblems, curveEverySteps: 3));
+        }
+    }
+
+    [Fact]
     public void Rejection_sampling_keeps_exactly_the_correct_chains()
     {
         using var teacher = LanguageModelTests.Tiny(seed: 1);

@@ -72,7 +72,17 @@ public sealed record LmStudentReport(LmDistillationMode Mode, double TestAccurac
 {
     /// <summary>Sequence KD: the fraction of the teacher's sampled chains that were correct; otherwise null.</summary>
     public double? AcceptanceRate => Result.Samples?.AcceptanceRate;
+
+    /// <summary>The learning curve, when <see cref="LmExperiment.RunStudent"/> was asked for one: greedy exact match on
+    /// the curve's problems after every few steps; empty otherwise.</summary>
+    public IReadOnlyList<LmCurvePoint> Curve { get; init; } = [];
 }
+
+/// <summary>One point of a student's learning curve.</summary>
+/// <param name="Step">Optimiser steps done.</param>
+/// <param name="Sequences">Training sequences seen so far (steps × batch size).</param>
+/// <param name="Accuracy">Greedy exact match on the curve's problems at that point.</param>
+public sealed record LmCurvePoint(int Step, long Sequences, double Accuracy);
 
 /// <summary>
 /// The experiment of DeepSeek-R1-Distill at laptop scale: a chain-of-thought teacher, and students of 1/10 its size
@@ -115,23 +125,52 @@ public static class LmExperiment
     /// Trains a fresh student (<see cref="TinyGptConfig.Student"/>, seeded with <paramref name="seed"/>, so every regime
     /// starts from the same weights) in <paramref name="mode"/> and evaluates it.
     /// </summary>
+    /// <param name="mode">The regime.</param>
+    /// <param name="teacher">The teacher; needed by the distillation regimes only.</param>
+    /// <param name="splits">The problems.</param>
+    /// <param name="settings">How the student trains and how many problems it is evaluated on.</param>
+    /// <param name="seed">The student's seed.</param>
+    /// <param name="progress">Called every few steps with the step and the loss.</param>
+    /// <param name="cancellation">Cancels between steps.</param>
+    /// <param name="curveProblems">When given, the student's greedy exact match on these problems is measured every
+    /// <paramref name="curveEverySteps"/> steps and after the last, into <see cref="LmStudentReport.Curve"/>. Greedy
+    /// generation uses no random numbers, so the curve does not change the training; its time is excluded from the
+    /// report's seconds.</param>
+    /// <param name="curveEverySteps">Steps between two points of the curve; a multiple of the training options'
+    /// <see cref="LmTrainingOptions.ProgressEverySteps"/>.</param>
     public static (TinyGpt Student, LmStudentReport Report) RunStudent(LmDistillationMode mode, TinyGpt? teacher, AdditionSplits splits,
-        LmExperimentSettings settings, long seed = 0, Action<LmProgress>? progress = null, CancellationToken cancellation = default)
+        LmExperimentSettings settings, long seed = 0, Action<LmProgress>? progress = null, CancellationToken cancellation = default,
+        IReadOnlyList<AdditionProblem>? curveProblems = null, int curveEverySteps = 50)
     {
         ArgumentNullException.ThrowIfNull(splits);
         ArgumentNullException.ThrowIfNull(settings);
+        int every = settings.Student.ProgressEverySteps;
+        if (curveProblems is not null && (curveEverySteps < every || curveEverySteps % every != 0))
+            throw new ArgumentOutOfRangeException(nameof(curveEverySteps), curveEverySteps, $"curveEverySteps must be a positive multiple of the progress interval, {every} steps.");
         manual_seed(seed);
         var student = TinyGpt.Student();
+        var curve = new List<LmCurvePoint>();
+        var curveClock = new Stopwatch();
+        void Report(LmProgress p)
+        {
+            if (curveProblems is not null && (p.Step % curveEverySteps == 0 || p.Step == p.Steps) && (curve.Count == 0 || curve[^1].Step != p.Step))
+            {
+                curveClock.Start();
+                curve.Add(new LmCurvePoint(p.Step, (long)p.Step * settings.Student.BatchSize, LmEvaluator.ExactMatch(student, curveProblems).Accuracy));
+                curveClock.Stop();
+            }
+            progress?.Invoke(p);
+        }
         var clock = Stopwatch.StartNew();
         var result = LmTrainer.Distill(mode, student, teacher, splits.Train, settings.Student with { Seed = seed }, settings.Distillation,
-            progress: progress, cancellation: cancellation);
-        double seconds = clock.Elapsed.TotalSeconds;
+            progress: Report, cancellation: cancellation);
+        double seconds = clock.Elapsed.TotalSeconds - curveClock.Elapsed.TotalSeconds;
         var format = mode == LmDistillationMode.AnswersOnly ? ReasoningFormat.AnswerOnly : ReasoningFormat.ChainOfThought;
         var report = new LmStudentReport(mode,
             LmEvaluator.ExactMatch(student, [.. splits.Test.Take(settings.EvaluationProblems)]).Accuracy,
             LmEvaluator.ExactMatch(student, [.. splits.TestLonger.Take(settings.EvaluationProblems)]).Accuracy,
             LmEvaluator.TokenLoss(student, AdditionTask.Examples(splits.Validation, format)),
-            seconds, result);
+            seconds, result) { Curve = curve };
         return (student, report);
     }
 }
