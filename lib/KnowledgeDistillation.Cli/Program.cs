@@ -2,7 +2,8 @@ using System.CommandLine;
 using KnowledgeDistillation.Cli;
 using KnowledgeDistillation.Runtime;
 
-TorchNative.EnsureLoaded();
+// A notebook run in this process (kd notebooks run-one) loads torch from its own first cell, as in VS Code.
+if (!(args is ["notebooks", NotebooksCommand.RunOneName, ..])) TorchNative.EnsureLoaded();
 
 var root = new RootCommand("kd: knowledge distillation with TorchSharp. Run 'kd <command> --help' for a command's options.");
 root.Subcommands.Add(InfoCommand.Create());
@@ -11,4 +12,5 @@ root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(DistillCommand.Create());
 root.Subcommands.Add(ReproduceCommand.Create());
 root.Subcommands.Add(BenchmarkCommand.Create());
+root.Subcommands.Add(NotebooksCommand.Create());
 return Cli.Run(root, args);
