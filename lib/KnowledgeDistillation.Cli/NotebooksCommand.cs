@@ -13,15 +13,11 @@ namespace KnowledgeDistillation.Cli;
 /// </summary>
 static class NotebooksCommand
 {
-    /// <summary>The hidden child command that runs one notebook in this process.</summary>
-    public const string RunOneName = "run-one";
-
     public static Command Create()
     {
         var command = new Command("notebooks", "Run notebooks headless (executed .ipynb and static HTML), or export them as .NET 10 file-based apps.");
         command.Subcommands.Add(RunCommand());
         command.Subcommands.Add(ExportCommand());
-        command.Subcommands.Add(RunOneCommand());
         return command;
     }
 
@@ -55,18 +51,6 @@ static class NotebooksCommand
             names, outDir,
         };
         command.SetAction(parse => Cli.Guard(() => Export(parse.GetValue(names) ?? [], parse.GetValue(outDir)!)));
-        return command;
-    }
-
-    static Command RunOneCommand()
-    {
-        var notebook = new Argument<string>("notebook");
-        var executed = new Option<string>("--executed");
-        var quick = new Option<bool>("--quick");
-        var timeout = new Option<int>("--cell-timeout") { DefaultValueFactory = _ => 60 };
-        var command = new Command(RunOneName, "Run one notebook in this process (used by 'kd notebooks run').") { notebook, executed, quick, timeout };
-        command.Hidden = true;
-        command.SetAction(parse => RunOne(parse.GetValue(notebook)!, parse.GetValue(executed), parse.GetValue(quick), parse.GetValue(timeout)));
         return command;
     }
 
@@ -134,12 +118,16 @@ static class NotebooksCommand
         return Cli.Failure;
     }
 
-    /// <summary>Runs one notebook in a fresh kd process (as the harness does), relaying its progress lines.</summary>
+    /// <summary>
+    /// Runs one notebook in a fresh process of the notebook engine (KnowledgeDistillation.Notebooks.dll, next to kd.dll
+    /// with its own deps.json, so the library and TorchSharp load from the notebook's #r lines, as in the harness and VS
+    /// Code), relaying its progress lines.
+    /// </summary>
     static (int ExitCode, string? Failure) RunChild(string notebook, string executed, bool quick, int cellTimeoutMinutes)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") start.ArgumentList.Add(typeof(NotebooksCommand).Assembly.Location);
-        foreach (var a in new[] { "notebooks", RunOneName, notebook, "--executed", executed, "--cell-timeout", cellTimeoutMinutes.ToString() })
+        var engine = typeof(NotebookRunner).Assembly.Location;
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { "exec", engine, notebook, "--executed", executed, "--cell-timeout", cellTimeoutMinutes.ToString(System.Globalization.CultureInfo.InvariantCulture) })
             start.ArgumentList.Add(a);
         if (quick) start.ArgumentList.Add("--quick");
         string? failure = null;
@@ -161,35 +149,6 @@ static class NotebooksCommand
         process.BeginOutputReadLine();
         process.WaitForExit();
         return (process.ExitCode, failure);
-    }
-
-    /// <summary>The child: runs the notebook here; progress per cell and any failure go to standard error.</summary>
-    static int RunOne(string notebook, string? executed, bool quick, int cellTimeoutMinutes)
-    {
-        // The kernel redirects Console.Out and Console.Error while a cell runs, so report through our own handle.
-        var log = new StreamWriter(Console.OpenStandardError()) { AutoFlush = true };
-        int code;
-        try
-        {
-            var result = NotebookRunner.RunAsync(notebook, new NotebookRunOptions
-            {
-                Quick = quick,
-                ExecutedPath = executed,
-                CellTimeout = TimeSpan.FromMinutes(cellTimeoutMinutes),
-                Progress = c => log.WriteLine($"  cell {c.CellNumber,3} {(c.Succeeded ? "ok    " : "FAILED")} {c.Elapsed.TotalSeconds,6:F1} s  [{string.Join(", ", c.Outputs)}]"),
-            }).GetAwaiter().GetResult();
-            log.WriteLine($"  {result.Cells.Count} code cell(s) in {result.Elapsed.TotalSeconds:F1} s");
-            if (result.FailureMessage is { } failure) log.WriteLine("FAILURE " + failure);
-            code = result.Succeeded ? Cli.Ok : Cli.Failure;
-        }
-        catch (Exception e)
-        {
-            log.WriteLine($"FAILURE {Path.GetFileName(notebook)}: {e.Message}");
-            code = Cli.Failure;
-        }
-        // The kernel and NuGet leave background threads; do not wait for them.
-        Environment.Exit(code);
-        return code;
     }
 
     static int Export(string[] names, string outDir)

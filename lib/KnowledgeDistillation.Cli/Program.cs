@@ -2,8 +2,7 @@ using System.CommandLine;
 using KnowledgeDistillation.Cli;
 using KnowledgeDistillation.Runtime;
 
-// A notebook run in this process (kd notebooks run-one) loads torch from its own first cell, as in VS Code.
-if (!(args is ["notebooks", NotebooksCommand.RunOneName, ..])) TorchNative.EnsureLoaded();
+TorchNative.EnsureLoaded();
 
 var root = new RootCommand("kd: knowledge distillation with TorchSharp. Run 'kd <command> --help' for a command's options.");
 root.Subcommands.Add(InfoCommand.Create());
