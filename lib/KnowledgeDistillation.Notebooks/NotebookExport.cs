@@ -48,6 +48,7 @@ public static partial class NotebookExport
         var types = new StringBuilder();
         bool library = false;
         int cellNumber = 0;
+        var parts = new List<(int Cell, string? Comment, CompilationUnitSyntax? Code)>();
 
         foreach (var cell in notebook["cells"]?.AsArray() ?? [])
         {
@@ -57,8 +58,9 @@ public static partial class NotebookExport
             string type = cell["cell_type"]?.GetValue<string>() ?? "";
             if (type == "markdown")
             {
-                body.AppendLine();
-                foreach (var line in source.TrimEnd().Split('\n')) body.AppendLine(line.Length == 0 ? "//" : "// " + line);
+                var comment = new StringBuilder().AppendLine();
+                foreach (var line in source.TrimEnd().Split('\n')) comment.AppendLine(line.Length == 0 ? "//" : "// " + line);
+                parts.Add((cellNumber, comment.ToString(), null));
                 continue;
             }
             if (type != "code" || string.IsNullOrWhiteSpace(source)) continue;
@@ -86,8 +88,20 @@ public static partial class NotebookExport
                     code.AppendLine(line);
             }
 
-            body.AppendLine().AppendLine($"// ---- cell {cellNumber} ----");
-            body.Append(Convert(code.ToString(), usings, types).Trim('\n')).AppendLine();
+            parts.Add((cellNumber, null, (CompilationUnitSyntax)CSharpSyntaxTree.ParseText(code.ToString(), ScriptOptions).GetRoot()));
+        }
+
+        // A notebook's cells are separate submissions; an app's top-level statements share one scope.
+        var topLevel = parts.Where(p => p.Code is not null).SelectMany(p => TopLevelNames(p.Code!)).ToHashSet(StringComparer.Ordinal);
+        foreach (var (cell, comment, code) in parts)
+        {
+            if (comment is not null)
+            {
+                body.Append(comment);
+                continue;
+            }
+            body.AppendLine().AppendLine($"// ---- cell {cell} ----");
+            body.Append(Convert(code!, cell, topLevel, usings, types).Trim('\n')).AppendLine();
         }
 
         var app = new StringBuilder();
@@ -114,11 +128,23 @@ public static partial class NotebookExport
         return app.ToString();
     }
 
-    /// <summary>One code cell: hoists usings, moves types out, and makes a trailing expression an explicit display.</summary>
-    static string Convert(string code, List<string> usings, StringBuilder types)
+    /// <summary>
+    /// One code cell: hoists usings, moves types out, makes a trailing expression an explicit display, and renames a
+    /// block-scoped local (a loop variable, say) that has the name of a top-level variable of any cell: separate
+    /// submissions allow that, one program does not (CS0136).
+    /// </summary>
+    static string Convert(CompilationUnitSyntax root, int cell, HashSet<string> topLevel, List<string> usings, StringBuilder types)
     {
-        var root = (CompilationUnitSyntax)CSharpSyntaxTree.ParseText(code, ScriptOptions).GetRoot();
+        string code = root.ToFullString();
         var edits = new List<(TextSpan Span, string Replacement)>();
+        var renamed = new HashSet<SyntaxToken>();
+        foreach (var (identifier, scope) in NestedDeclarations(root).Where(d => topLevel.Contains(d.Identifier.ValueText)))
+        {
+            string newName = $"{identifier.ValueText}_{cell}";
+            if (renamed.Add(identifier)) edits.Add((identifier.Span, newName));
+            foreach (var reference in scope.DescendantNodes().OfType<IdentifierNameSyntax>().Where(n => n.Identifier.ValueText == identifier.ValueText && IsVariableReference(n)))
+                if (renamed.Add(reference.Identifier)) edits.Add((reference.Identifier.Span, newName));
+        }
 
         foreach (var u in root.Usings)
         {
@@ -137,9 +163,13 @@ public static partial class NotebookExport
         if (root.Members.LastOrDefault() is GlobalStatementSyntax { Statement: ExpressionStatementSyntax { SemicolonToken.IsMissing: true } last })
         {
             var expression = last.Expression;
-            string replacement = IsConsoleWrite(expression)
-                ? expression.ToString() + ";"
-                : $"display({expression});";
+            // Keep renames inside the expression: apply them to its text first.
+            var inner = edits.Where(e => expression.Span.Contains(e.Span)).ToList();
+            var expressionText = new StringBuilder(expression.ToString());
+            foreach (var (span, renamedText) in inner.OrderByDescending(e => e.Span.Start))
+                expressionText.Remove(span.Start - expression.SpanStart, span.Length).Insert(span.Start - expression.SpanStart, renamedText);
+            edits.RemoveAll(e => expression.Span.Contains(e.Span));
+            string replacement = IsConsoleWrite(expression) ? expressionText + ";" : $"display({expressionText});";
             edits.Add((expression.Span, replacement));
         }
 
@@ -148,6 +178,67 @@ public static partial class NotebookExport
             text.Remove(span.Start, span.Length).Insert(span.Start, replacement);
         return text.ToString();
     }
+
+    /// <summary>Variables a cell declares at its top level (fields, in a script's syntax), and its top-level functions.</summary>
+    static IEnumerable<string> TopLevelNames(CompilationUnitSyntax root)
+    {
+        foreach (var member in root.Members)
+        {
+            switch (member)
+            {
+                case FieldDeclarationSyntax field:
+                    foreach (var v in field.Declaration.Variables) yield return v.Identifier.ValueText;
+                    break;
+                case MethodDeclarationSyntax method:
+                    yield return method.Identifier.ValueText;
+                    break;
+                case GlobalStatementSyntax { Statement: LocalDeclarationStatementSyntax local }:
+                    foreach (var v in local.Declaration.Variables) yield return v.Identifier.ValueText;
+                    break;
+                case GlobalStatementSyntax { Statement: ExpressionStatementSyntax statement }:
+                    // out var and deconstruction at the top level declare top-level variables.
+                    foreach (var d in statement.DescendantNodes(n => n is not AnonymousFunctionExpressionSyntax).OfType<SingleVariableDesignationSyntax>())
+                        yield return d.Identifier.ValueText;
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Locals with a block scope, outside lambdas and local functions (which may shadow), with the top-level
+    /// statement they are in: loop variables, locals of nested blocks, catch variables, pattern variables.</summary>
+    static IEnumerable<(SyntaxToken Identifier, SyntaxNode Scope)> NestedDeclarations(CompilationUnitSyntax root)
+    {
+        foreach (var statement in root.Members.OfType<GlobalStatementSyntax>())
+        {
+            if (statement.Statement is LocalFunctionStatementSyntax) continue;
+            foreach (var node in statement.Statement.DescendantNodesAndSelf(n => n is not (AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax)))
+            {
+                switch (node)
+                {
+                    case ForEachStatementSyntax f:
+                        yield return (f.Identifier, statement);
+                        break;
+                    case VariableDeclaratorSyntax v when v.Parent?.Parent is not LocalDeclarationStatementSyntax { Parent: GlobalStatementSyntax }:
+                        yield return (v.Identifier, statement);
+                        break;
+                    case CatchDeclarationSyntax c when c.Identifier.ValueText.Length > 0:
+                        yield return (c.Identifier, statement);
+                        break;
+                    case SingleVariableDesignationSyntax d when statement.Statement is not ExpressionStatementSyntax:
+                        yield return (d.Identifier, statement);
+                        break;
+                }
+            }
+        }
+    }
+
+    /// <summary>A simple name that can refer to a local: not a member (<c>x.T</c>) and not an argument's name (<c>T: 4</c>).</summary>
+    static bool IsVariableReference(IdentifierNameSyntax n) => n.Parent switch
+    {
+        MemberAccessExpressionSyntax access when access.Name == n => false,
+        MemberBindingExpressionSyntax or NameColonSyntax => false,
+        _ => true,
+    };
 
     /// <summary>Console.Write(...) returns nothing; the notebook shows nothing for it either.</summary>
     static bool IsConsoleWrite(ExpressionSyntax e) =>
