@@ -117,6 +117,9 @@ public static partial class NotebookExport
         // libtorch ships natives for every OS; restrict the build to this machine's, as build/TorchRuntime.props does.
         app.AppendLine("#:property RuntimeIdentifier=$(NETCoreSdkRuntimeIdentifier)");
         app.AppendLine("#:property SelfContained=false");
+        // File-based apps default to PublishAot=true, which also turns off reflection-based JSON (the library reads
+        // pretrained models' manifests with it) and TorchSharp needs reflection; a notebook runs on the full runtime.
+        app.AppendLine("#:property PublishAot=false");
         // Notebook code compiles without nullable annotations, as in the notebook kernel.
         app.AppendLine("#:property Nullable=disable");
         app.AppendLine();
