@@ -11,4 +11,5 @@ root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(DistillCommand.Create());
 root.Subcommands.Add(ReproduceCommand.Create());
 root.Subcommands.Add(BenchmarkCommand.Create());
+root.Subcommands.Add(NotebooksCommand.Create());
 return Cli.Run(root, args);

@@ -20,6 +20,8 @@ public class NotebookHarnessTests(ITestOutputHelper output)
         output.WriteLine(result.Log);
         Assert.True(result.ExitCode == 0, $"{name} failed (exit code {result.ExitCode}):{Environment.NewLine}{Failure(result.Log)}");
         Assert.True(File.Exists(executed), $"the executed copy {executed} was not written");
+        var errors = NbFormat.Errors(File.ReadAllText(executed));
+        Assert.True(errors.Count == 0, $"the executed copy {executed} is not valid nbformat 4:{Environment.NewLine}{string.Join(Environment.NewLine, errors)}");
     }
 
     [Fact]

@@ -1,0 +1,181 @@
+using System.CommandLine;
+using System.Diagnostics;
+using KnowledgeDistillation.Apps;
+using KnowledgeDistillation.Notebooks;
+using KnowledgeDistillation.Runtime;
+
+namespace KnowledgeDistillation.Cli;
+
+/// <summary>
+/// <c>kd notebooks run</c>: runs notebooks headless with the test harness's engine, each in a fresh process, and writes
+/// the executed .ipynb and a static HTML page per notebook. <c>kd notebooks export</c>: writes each notebook as a .NET
+/// 10 file-based app.
+/// </summary>
+static class NotebooksCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("notebooks", "Run notebooks headless (executed .ipynb and static HTML), or export them as .NET 10 file-based apps.");
+        command.Subcommands.Add(RunCommand());
+        command.Subcommands.Add(ExportCommand());
+        return command;
+    }
+
+    static Argument<string[]> Names() => new("names")
+    {
+        Description = "Notebooks by number (05), name (05-feature-based-distillation) or path; all of notebooks/ when none.",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    static Command RunCommand()
+    {
+        var names = Names();
+        var quick = new Option<bool>("--quick") { Description = "Quick mode (KD_QUICK=1): small data, few epochs, as the tests run." };
+        var outDir = new Option<string>("--out") { Description = "Where the executed .ipynb and .html go.", DefaultValueFactory = _ => Path.Combine("artifacts", "notebooks") };
+        var timeout = new Option<int>("--cell-timeout") { Description = "The most minutes one cell may run.", DefaultValueFactory = _ => 60 };
+        var command = new Command("run", "Execute notebooks headless, each in a fresh process, with the engine of the test harness and VS Code. " +
+                                         "Writes NN-topic.ipynb with outputs and NN-topic.html (charts work offline) to --out.")
+        {
+            names, quick, outDir, timeout,
+        };
+        command.SetAction(parse => Cli.Guard(() => Run(parse.GetValue(names) ?? [], parse.GetValue(quick), parse.GetValue(outDir)!, parse.GetValue(timeout))));
+        return command;
+    }
+
+    static Command ExportCommand()
+    {
+        var names = Names();
+        var outDir = new Option<string>("--out") { Description = "Where the .cs files go.", DefaultValueFactory = _ => Path.Combine("artifacts", "apps") };
+        var command = new Command("export", "Write each notebook as a .NET 10 file-based app, NN-topic.cs, to run with 'dotnet run NN-topic.cs'.")
+        {
+            names, outDir,
+        };
+        command.SetAction(parse => Cli.Guard(() => Export(parse.GetValue(names) ?? [], parse.GetValue(outDir)!)));
+        return command;
+    }
+
+    static string RepoRoot() => RepoPaths.Root ?? throw new IOException("Run kd inside the repository: Notebooks.sln was not found above the current folder.");
+
+    /// <summary>Resolves "05", "05-topic", "05-topic.ipynb" or a path to notebook files; all notebooks when none given.</summary>
+    internal static IReadOnlyList<string> Resolve(IReadOnlyList<string> names, string notebooksDirectory)
+    {
+        var all = Directory.GetFiles(notebooksDirectory, "*.ipynb").Order(StringComparer.Ordinal).ToList();
+        if (names.Count == 0) return all.Count > 0 ? all : throw new IOException($"No notebooks in {notebooksDirectory}.");
+        var found = new List<string>();
+        foreach (var name in names)
+        {
+            if (name.EndsWith(".ipynb", StringComparison.OrdinalIgnoreCase) && File.Exists(name))
+            {
+                found.Add(Path.GetFullPath(name));
+                continue;
+            }
+            var stem = Path.GetFileNameWithoutExtension(name);
+            var matches = all.Where(f => Path.GetFileNameWithoutExtension(f) == stem || Path.GetFileName(f).StartsWith(stem + "-", StringComparison.Ordinal)).ToList();
+            if (matches.Count != 1)
+                throw new ArgumentException(matches.Count == 0
+                    ? $"No notebook matches '{name}'. Notebooks: {string.Join(", ", all.Select(Path.GetFileNameWithoutExtension))}."
+                    : $"'{name}' matches several notebooks: {string.Join(", ", matches.Select(Path.GetFileName))}.");
+            found.Add(matches[0]);
+        }
+        return found;
+    }
+
+    static int Run(string[] names, bool quick, string outDir, int cellTimeoutMinutes)
+    {
+        if (cellTimeoutMinutes < 1) throw new ArgumentException("--cell-timeout must be at least 1.");
+        var notebooks = Resolve(names, Path.Combine(RepoRoot(), "notebooks"));
+        outDir = Path.GetFullPath(outDir);
+        Directory.CreateDirectory(outDir);
+        string plotly = PlotlyJs.Source;
+        var failures = new List<string>();
+        int index = 0;
+        foreach (var notebook in notebooks)
+        {
+            index++;
+            string name = Path.GetFileNameWithoutExtension(notebook);
+            string executed = Path.Combine(outDir, name + ".ipynb");
+            string page = Path.Combine(outDir, name + ".html");
+            File.Delete(executed);
+            Console.Error.WriteLine($"[{index}/{notebooks.Count}] {name}{(quick ? " (quick mode)" : "")}");
+            var clock = Stopwatch.StartNew();
+            var (exitCode, failure) = RunChild(notebook, executed, quick, cellTimeoutMinutes);
+            if (File.Exists(executed))
+            {
+                File.WriteAllText(page, NotebookHtml.Render(File.ReadAllText(executed), name, plotly));
+                Console.Error.WriteLine($"  wrote {executed}");
+                Console.Error.WriteLine($"  wrote {page}");
+            }
+            if (exitCode != 0) failures.Add(failure ?? $"{name}.ipynb: the run ended with exit code {exitCode}");
+            Console.Error.WriteLine($"  {(exitCode == 0 ? "ok" : "FAILED")} in {clock.Elapsed.TotalSeconds:F1} s");
+        }
+        if (failures.Count == 0)
+        {
+            Console.WriteLine($"{notebooks.Count} notebook(s) ran; executed copies and HTML pages in {outDir}");
+            return Cli.Ok;
+        }
+        Console.Error.WriteLine();
+        foreach (var f in failures) Console.Error.WriteLine("failed: " + f);
+        return Cli.Failure;
+    }
+
+    /// <summary>
+    /// Runs one notebook in a fresh process of the notebook engine (KnowledgeDistillation.Notebooks.dll, next to kd.dll
+    /// with its own deps.json, so the library and TorchSharp load from the notebook's #r lines, as in the harness and VS
+    /// Code), relaying its progress lines.
+    /// </summary>
+    static (int ExitCode, string? Failure) RunChild(string notebook, string executed, bool quick, int cellTimeoutMinutes)
+    {
+        var engine = typeof(NotebookRunner).Assembly.Location;
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { "exec", engine, notebook, "--executed", executed, "--cell-timeout", cellTimeoutMinutes.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+            start.ArgumentList.Add(a);
+        if (quick) start.ArgumentList.Add("--quick");
+        string? failure = null;
+        var gate = new Lock();
+        using var process = new Process { StartInfo = start };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (gate)
+            {
+                if (failure is not null) failure += Environment.NewLine + e.Data;
+                else if (e.Data.StartsWith("FAILURE ", StringComparison.Ordinal)) failure = e.Data["FAILURE ".Length..];
+                else Console.Error.WriteLine(e.Data);
+            }
+        };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (gate) Console.Error.WriteLine("  " + e.Data); };
+        process.Start();
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        process.WaitForExit();
+        return (process.ExitCode, failure);
+    }
+
+    static int Export(string[] names, string outDir)
+    {
+        string root = RepoRoot();
+        var notebooks = Resolve(names, Path.Combine(root, "notebooks"));
+        outDir = Path.GetFullPath(outDir);
+        Directory.CreateDirectory(outDir);
+        string library = Path.GetRelativePath(outDir, Path.Combine(root, "lib", "KnowledgeDistillation", "KnowledgeDistillation.csproj"));
+        foreach (var notebook in notebooks)
+        {
+            string name = Path.GetFileNameWithoutExtension(notebook);
+            string source = Path.GetRelativePath(root, notebook).Replace('\\', '/');
+            string app;
+            try
+            {
+                app = NotebookExport.ToFileBasedApp(File.ReadAllText(notebook), new NotebookExportOptions(library, source, Path.GetRelativePath(outDir, Path.GetDirectoryName(notebook)!)));
+            }
+            catch (InvalidDataException e)
+            {
+                throw new InvalidDataException($"{name}.ipynb: {e.Message}", e);
+            }
+            string path = Path.Combine(outDir, name + ".cs");
+            File.WriteAllText(path, app);
+            Console.WriteLine($"wrote {path}");
+        }
+        Console.WriteLine($"Run one with: dotnet run {Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.Combine(outDir, Path.GetFileNameWithoutExtension(notebooks[0]) + ".cs"))}");
+        return Cli.Ok;
+    }
+}

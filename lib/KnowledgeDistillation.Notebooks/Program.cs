@@ -1,0 +1,40 @@
+using KnowledgeDistillation.Notebooks;
+
+// The process that runs one notebook: dotnet KnowledgeDistillation.Notebooks.dll NOTEBOOK [--executed PATH] [--quick]
+// [--cell-timeout MINUTES]. `kd notebooks run` starts it once per notebook, so that each notebook gets a fresh kernel in
+// a process that has not loaded the library or TorchSharp (the notebook loads them with #r, as in VS Code).
+// Progress per cell goes to standard error; a failure is the line "FAILURE notebook: cell N (code cell M) failed: ...".
+// Exit code 0 when every cell succeeded, 1 when one failed, 2 on bad arguments.
+
+// The kernel redirects Console.Out and Console.Error while a cell runs, so report through our own handle.
+var log = new StreamWriter(Console.OpenStandardError()) { AutoFlush = true };
+int at = Array.IndexOf(args, "--executed"), timeoutAt = Array.IndexOf(args, "--cell-timeout");
+if (args.Length < 1 || args[0].StartsWith('-') || (at > 0 && at + 1 >= args.Length) ||
+    (timeoutAt > 0 && (timeoutAt + 1 >= args.Length || !int.TryParse(args[timeoutAt + 1], out _))))
+{
+    log.WriteLine("usage: KnowledgeDistillation.Notebooks NOTEBOOK [--executed PATH] [--quick] [--cell-timeout MINUTES]");
+    return 2;
+}
+var options = new NotebookRunOptions
+{
+    Quick = args.Contains("--quick"),
+    ExecutedPath = at > 0 ? args[at + 1] : null,
+    CellTimeout = TimeSpan.FromMinutes(timeoutAt > 0 ? int.Parse(args[timeoutAt + 1]) : 60),
+    Progress = c => log.WriteLine($"  cell {c.CellNumber,3} {(c.Succeeded ? "ok    " : "FAILED")} {c.Elapsed.TotalSeconds,6:F1} s  [{string.Join(", ", c.Outputs)}]"),
+};
+int code;
+try
+{
+    var result = await NotebookRunner.RunAsync(args[0], options);
+    log.WriteLine($"  {result.Cells.Count} code cell(s) in {result.Elapsed.TotalSeconds:F1} s");
+    if (result.FailureMessage is { } failure) log.WriteLine("FAILURE " + failure);
+    code = result.Succeeded ? 0 : 1;
+}
+catch (Exception e)
+{
+    log.WriteLine($"FAILURE {Path.GetFileName(args[0])}: {e.Message}");
+    code = 1;
+}
+// The kernel and NuGet leave background threads; do not wait for them.
+Environment.Exit(code);
+return code;

@@ -1,0 +1,84 @@
+using System.Text.Json.Nodes;
+using KnowledgeDistillation.Notebooks;
+
+namespace Notebooks.Tests;
+
+/// <summary>The static HTML page of an executed notebook, on a small hand-made notebook.</summary>
+public class NotebookHtmlTests
+{
+    const string FakePlotly = "/* plotly.js stand-in */ window.Plotly = { newPlot: function () {} };";
+
+    static JsonObject Code(string source, params JsonObject[] outputs) => new()
+    {
+        ["cell_type"] = "code",
+        ["execution_count"] = 1,
+        ["metadata"] = new JsonObject(),
+        ["source"] = source,
+        ["outputs"] = new JsonArray(outputs),
+    };
+
+    static string Page(params JsonObject[] cells) => NotebookHtml.Render(new JsonObject
+    {
+        ["cells"] = new JsonArray(cells),
+        ["metadata"] = new JsonObject(),
+        ["nbformat"] = 4,
+        ["nbformat_minor"] = 2,
+    }.ToJsonString(), "sample <title>", FakePlotly);
+
+    static JsonObject Markdown(string source) => new() { ["cell_type"] = "markdown", ["metadata"] = new JsonObject(), ["source"] = source };
+
+    static JsonObject Html(string html) => new() { ["output_type"] = "execute_result", ["execution_count"] = 1, ["metadata"] = new JsonObject(), ["data"] = new JsonObject { ["text/html"] = html } };
+
+    [Fact]
+    public void Markdown_becomes_html_with_math_left_for_mathjax_and_notebook_links_pointing_to_pages()
+    {
+        var page = Page(Markdown("## Soft labels\n\nThe entropy $H(p) = -\\sum_i p_i \\log p_i$ and\n\n$$x' = \\frac{x}{T}$$\n\nNext: [01](01-soft-and-hard-labels.ipynb)"));
+        Assert.Contains("<h2>Soft labels</h2>", page);
+        Assert.Contains("<span class=\"math\">\\(H(p) = -\\sum_i p_i \\log p_i\\)</span>", page);
+        Assert.Contains("\\[", page);
+        Assert.Contains(NotebookHtml.MathJaxUrl, page);
+        Assert.Contains("href=\"01-soft-and-hard-labels.html\"", page);
+        Assert.Contains("<title>sample &lt;title&gt;</title>", page);
+    }
+
+    [Fact]
+    public void Code_and_text_outputs_are_escaped()
+    {
+        var stream = new JsonObject { ["output_type"] = "stream", ["name"] = "stdout", ["text"] = new JsonArray("a < b & ", "<script>alert(1)</script>\n") };
+        var page = Page(Code("var html = \"<b>bold</b>\";\nif (a < b && c > d) { }", stream));
+        Assert.Contains("var html = &quot;&lt;b&gt;bold&lt;/b&gt;&quot;;", page);
+        Assert.Contains("if (a &lt; b &amp;&amp; c &gt; d)", page);
+        Assert.Contains("a &lt; b &amp; &lt;script&gt;alert(1)&lt;/script&gt;", page);
+        Assert.DoesNotContain("<script>alert(1)", page);
+    }
+
+    [Fact]
+    public void A_chart_gets_plotly_js_embedded_once_and_a_require_stand_in()
+    {
+        const string chart = "<div><div id=\"chart-1\"></div><script>var r = requirejs.config({}) || require; r(['plotly'], function (Plotly) { Plotly.newPlot('chart-1', [], {}); });</script></div>";
+        var page = Page(Code("Chart()", Html(chart)), Code("Chart()", Html(chart.Replace("chart-1", "chart-2"))));
+        Assert.Contains("id=\"chart-1\"", page);
+        Assert.Contains("id=\"chart-2\"", page);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(page, "plotly.js stand-in"));
+        Assert.Contains("window.requirejs = function (deps, done) { done(window.Plotly); }", page);
+        Assert.True(page.IndexOf("plotly.js stand-in", StringComparison.Ordinal) < page.IndexOf("chart-1", StringComparison.Ordinal), "plotly.js must load before the charts");
+        Assert.DoesNotContain($"class=\"nb-output {NotebookHtml.ErrorClass}\"", page);
+    }
+
+    [Fact]
+    public void Without_charts_the_page_carries_no_plotly_js()
+    {
+        var page = Page(Code("1 + 1", Html("<span>2</span>")));
+        Assert.DoesNotContain("plotly.js stand-in", page);
+        Assert.Contains("<span>2</span>", page);
+    }
+
+    [Fact]
+    public void An_error_output_is_shown_as_an_error()
+    {
+        var error = new JsonObject { ["output_type"] = "error", ["ename"] = "Error", ["evalue"] = "boom <here>", ["traceback"] = new JsonArray("boom <here>") };
+        var page = Page(Code("throw new Exception(\"boom\");", error));
+        Assert.Contains($"class=\"nb-output {NotebookHtml.ErrorClass}\"", page);
+        Assert.Contains("boom &lt;here&gt;", page);
+    }
+}

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Text;
+using Xunit.Abstractions;
+
+namespace Notebooks.Tests;
+
+/// <summary>
+/// <c>kd notebooks run</c> and <c>kd notebooks export</c> end to end, as a user runs them: the real kd (the Release
+/// build next to the library) and <c>dotnet run</c> of an exported app. Quick mode, notebook 00 (it has a chart and a
+/// table and runs in seconds).
+/// </summary>
+public class NotebooksCommandTests(ITestOutputHelper output)
+{
+    static string KdDll => Path.Combine(NotebookFiles.RepoRoot, "lib", "KnowledgeDistillation.Cli", "bin", "Release", "net10.0", "kd.dll");
+
+    static (int ExitCode, string Output) Dotnet(TimeSpan timeout, IDictionary<string, string>? environment, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = NotebookFiles.RepoRoot };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
+        var log = new StringBuilder();
+        using var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"dotnet {string.Join(' ', args)} did not finish in {timeout.TotalMinutes:0} minutes:{Environment.NewLine}{log}");
+        }
+        process.WaitForExit();
+        lock (log) return (process.ExitCode, log.ToString());
+    }
+
+    static (int ExitCode, string Output) Kd(params string[] args)
+    {
+        Assert.True(File.Exists(KdDll), $"{KdDll} is missing; dotnet test Notebooks.sln -c Release builds it.");
+        return Dotnet(TimeSpan.FromMinutes(10), null, [KdDll, .. args]);
+    }
+
+    static string TestFolder(string name)
+    {
+        var folder = Path.Combine(NotebookFiles.RepoRoot, "artifacts", "tests", name);
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+
+    [Fact]
+    public void Run_writes_a_valid_executed_notebook_and_an_offline_html_page_with_the_chart()
+    {
+        LibraryBuild.EnsureCurrent();
+        var folder = TestFolder("notebooks-run");
+        var (code, log) = Kd("notebooks", "run", "00", "--quick", "--out", folder);
+        output.WriteLine(log);
+        Assert.True(code == 0, log);
+        Assert.Contains("[1/1] 00-setup (quick mode)", log);
+        Assert.Matches(@"cell +13 ok .*execute_result\{text/html\}", log); // progress per cell
+
+        var executed = Path.Combine(folder, "00-setup.ipynb");
+        var errors = NbFormat.Errors(File.ReadAllText(executed));
+        Assert.True(errors.Count == 0, string.Join(Environment.NewLine, errors));
+        Assert.Contains("\"output_type\": \"execute_result\"", File.ReadAllText(executed));
+
+        var html = File.ReadAllText(Path.Combine(folder, "00-setup.html"));
+        Assert.Contains("<h1>00 · Setup", html);
+        Assert.Contains("Plotly.newPlot(", html);                       // the chart's script
+        Assert.Contains("\"type\":\"heatmap\"", html);                  // and its data
+        Assert.Contains("plotly.js v", html);                           // plotly.js itself, embedded: works offline
+        Assert.Contains("window.requirejs = function", html);
+        Assert.Contains("<table", html);                                // the class-count DataFrame
+        Assert.Contains("Correct: batch size 32 in quick mode.", html);
+        Assert.DoesNotContain("class=\"nb-output nb-error\"", html);
+    }
+
+    [Fact]
+    public void Run_reports_a_failing_cell_with_the_notebook_the_cell_number_and_the_error()
+    {
+        var folder = TestFolder("notebooks-run-broken");
+        var (code, log) = Kd("notebooks", "run", Path.Combine(NotebookFiles.FixturesDirectory, "broken.ipynb"), "--out", folder);
+        output.WriteLine(log);
+        Assert.Equal(1, code);
+        Assert.Contains("failed: broken.ipynb: cell 4 (code cell 2) failed:", log);
+        Assert.Contains("the deliberate failure", log);
+        Assert.DoesNotContain("must not run", log);
+        // The page is still written, with the error where it happened.
+        Assert.Contains("class=\"nb-output nb-error\"", File.ReadAllText(Path.Combine(folder, "broken.html")));
+        Assert.Empty(NbFormat.Errors(File.ReadAllText(Path.Combine(folder, "broken.ipynb"))));
+    }
+
+    [Fact]
+    public void An_unknown_notebook_is_a_usage_error()
+    {
+        var (code, log) = Kd("notebooks", "run", "42");
+        Assert.Equal(2, code);
+        Assert.Contains("No notebook matches '42'", log);
+    }
+
+    /// <summary>Exports are generated on demand (artifacts/ is git-ignored), so they cannot go stale: this exports
+    /// notebook 00 afresh and runs it with `dotnet run`, as the README says.</summary>
+    [Fact]
+    public void An_exported_notebook_runs_end_to_end_as_a_file_based_app_in_quick_mode()
+    {
+        LibraryBuild.EnsureCurrent();
+        // A fixed folder: dotnet caches each app's build by its path, so the second run of this test builds less.
+        var folder = Path.Combine(NotebookFiles.RepoRoot, "artifacts", "tests", "apps");
+        Directory.CreateDirectory(folder);
+        var outputs = Path.Combine(folder, "00-setup.output");
+        if (Directory.Exists(outputs)) Directory.Delete(outputs, recursive: true);
+
+        var (code, log) = Kd("notebooks", "export", "00", "--out", folder);
+        Assert.True(code == 0, log);
+        var app = Path.Combine(folder, "00-setup.cs");
+        Assert.Contains("#:package TorchSharp-cpu@0.107.0", File.ReadAllText(app));
+
+        var clock = Stopwatch.StartNew();
+        (code, log) = Dotnet(TimeSpan.FromMinutes(10), new Dictionary<string, string> { ["KD_QUICK"] = "1" }, "run", app);
+        output.WriteLine($"dotnet run took {clock.Elapsed.TotalSeconds:F0} s");
+        output.WriteLine(log);
+        Assert.True(code == 0, log);
+        Assert.Contains("quick mode                    on (KD_QUICK=1)", log);
+        Assert.Contains("train: images 2000×1×28×28", log);
+        Assert.Contains("Correct: batch size 32 in quick mode.", log);
+        Assert.Matches(@"\[chart\] .*00-setup\.output.02-chart\.html", log);
+        Assert.Contains("T-shirt/top", log); // the table, printed as text
+        var chart = File.ReadAllText(Path.Combine(outputs, "02-chart.html"));
+        Assert.Contains("Plotly.newPlot(", chart);
+        Assert.Contains("src=\"plotly.min.js\"", chart);
+        Assert.True(new FileInfo(Path.Combine(outputs, "plotly.min.js")).Length > 1_000_000, "plotly.js is written next to the charts");
+        Assert.Contains("<td>T-shirt/top</td>", File.ReadAllText(Path.Combine(outputs, "03-table.html")));
+    }
+}
