@@ -20,21 +20,8 @@ var options = new NotebookRunOptions
     Quick = args.Contains("--quick"),
     ExecutedPath = at > 0 ? args[at + 1] : null,
     CellTimeout = TimeSpan.FromMinutes(timeoutAt > 0 ? int.Parse(args[timeoutAt + 1]) : 60),
-    Progress = c => log.WriteLine($"  cell {c.CellNumber,3} {(c.Succeeded ? "ok    " : "FAILED")} {c.Elapsed.TotalSeconds,6:F1} s  [{string.Join(", ", c.Outputs)}]"),
 };
-int code;
-try
-{
-    var result = await NotebookRunner.RunAsync(args[0], options);
-    log.WriteLine($"  {result.Cells.Count} code cell(s) in {result.Elapsed.TotalSeconds:F1} s");
-    if (result.FailureMessage is { } failure) log.WriteLine("FAILURE " + failure);
-    code = result.Succeeded ? 0 : 1;
-}
-catch (Exception e)
-{
-    log.WriteLine($"FAILURE {Path.GetFileName(args[0])}: {e.Message}");
-    code = 1;
-}
+int code = await NotebookProcessEntry.RunAsync(args[0], options, log);
 // The kernel and NuGet leave background threads; do not wait for them.
 Environment.Exit(code);
 return code;

@@ -23,21 +23,8 @@ public static class Program
         {
             Quick = args.Contains("--quick"),
             ExecutedPath = at > 0 && at + 1 < args.Length ? args[at + 1] : null,
-            Progress = c => log.WriteLine($"  cell {c.CellNumber,3} {(c.Succeeded ? "ok    " : "FAILED")} {c.Elapsed.TotalSeconds,6:F1} s  [{string.Join(", ", c.Outputs)}]"),
         };
-        int code;
-        try
-        {
-            var result = await NotebookRunner.RunAsync(args[1], options);
-            log.WriteLine($"{Path.GetFileName(result.NotebookPath)}: {result.Cells.Count} code cell(s) in {result.Elapsed.TotalSeconds:F1} s");
-            if (result.FailureMessage is { } failure) log.WriteLine("FAILURE " + failure);
-            code = result.Succeeded ? 0 : 1;
-        }
-        catch (Exception e)
-        {
-            log.WriteLine($"FAILURE {args[1]}: {e}");
-            code = 1;
-        }
+        int code = await NotebookProcessEntry.RunAsync(args[1], options, log);
         // The kernel and NuGet leave background threads; do not wait for them.
         Environment.Exit(code);
         return code;

@@ -1,0 +1,35 @@
+namespace KnowledgeDistillation.Notebooks;
+
+/// <summary>
+/// The body of a process that runs one notebook (the entry points of <c>KnowledgeDistillation.Notebooks</c>, which
+/// <c>kd notebooks run</c> starts, and of the test harness's child process): progress per cell on a log,
+/// a failure as the line <c>FAILURE notebook: cell N (code cell M) failed: ...</c>.
+/// </summary>
+public static class NotebookProcessEntry
+{
+    /// <summary>The progress line of one cell.</summary>
+    public static string CellLine(CellOutcome c) =>
+        $"  cell {c.CellNumber,3} {(c.Succeeded ? "ok    " : "FAILED")} {c.Elapsed.TotalSeconds,6:F1} s  [{string.Join(", ", c.Outputs)}]";
+
+    /// <summary>Runs <paramref name="notebook"/> and returns the process's exit code: 0 when every cell succeeded, 1 otherwise.</summary>
+    /// <param name="notebook">The .ipynb file.</param>
+    /// <param name="options">How to run it; its <see cref="NotebookRunOptions.Progress"/> is replaced by lines on <paramref name="log"/>.</param>
+    /// <param name="log">Where progress and the failure go (not Console.Out: the kernel redirects it while a cell runs).</param>
+    public static async Task<int> RunAsync(string notebook, NotebookRunOptions options, TextWriter log)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(log);
+        try
+        {
+            var result = await NotebookRunner.RunAsync(notebook, options with { Progress = c => log.WriteLine(CellLine(c)) });
+            log.WriteLine($"{Path.GetFileName(result.NotebookPath)}: {result.Cells.Count} code cell(s) in {result.Elapsed.TotalSeconds:F1} s");
+            if (result.FailureMessage is { } failure) log.WriteLine("FAILURE " + failure);
+            return result.Succeeded ? 0 : 1;
+        }
+        catch (Exception e)
+        {
+            log.WriteLine($"FAILURE {Path.GetFileName(notebook)}: {e.Message}");
+            return 1;
+        }
+    }
+}
