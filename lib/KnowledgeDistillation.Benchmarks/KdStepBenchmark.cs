@@ -192,12 +192,18 @@ static class KdStepBenchmark
 
     /// <summary>
     /// A Python with torch and numpy: $KD_PYTHON, else Debian's /usr/bin/python3, else python3 on PATH; null (with the
-    /// reason) when none imports torch.
+    /// reason) when none imports torch, or when KD_PYTHON=none.
     /// </summary>
     public static string? FindPython(out string reason)
     {
         var candidates = new List<string>();
-        if (Environment.GetEnvironmentVariable("KD_PYTHON") is { Length: > 0 } env) candidates.Add(env);
+        string? env = Environment.GetEnvironmentVariable("KD_PYTHON");
+        if (env == "none")
+        {
+            reason = "KD_PYTHON=none";
+            return null;
+        }
+        if (env is { Length: > 0 }) candidates.Add(env);
         candidates.Add("/usr/bin/python3");
         candidates.Add("python3");
         foreach (var c in candidates.Distinct())
@@ -206,7 +212,8 @@ static class KdStepBenchmark
             {
                 var start = new ProcessStartInfo(c) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
                 start.ArgumentList.Add("-c");
-                start.ArgumentList.Add("import numpy, torch; print(torch.__version__)");
+                start.ArgumentList.Add("import numpy, torch; c = torch.__config__.show(); " +
+                                       "print(torch.__version__, 'BLAS_INFO=' + (c.split('BLAS_INFO=')[1].split(',')[0] if 'BLAS_INFO=' in c else '?'))");
                 using var p = Process.Start(start);
                 if (p is null) continue;
                 string version = p.StandardOutput.ReadToEnd().Trim();

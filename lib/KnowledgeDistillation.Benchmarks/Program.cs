@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 // kd-bench: the figures of README's "Performance" section. Usage:
 //   dotnet run -c Release --project lib/KnowledgeDistillation.Benchmarks -- [all|step|epoch|flops|memory|notebooks|data] [options]
-// Options: --smoke (seconds-long sizes), --rounds N, --steps N, --hidden 32 | 800,800, --images N, --memory-epochs N,
+// Options: --smoke (seconds-long sizes), --rounds N, --steps N (KD step), --flops-steps N, --hidden 32 | 800,800, --images N, --memory-epochs N,
 //          --notebooks quick|full|both|skip, --only 00,01 (notebooks by prefix).
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -16,7 +16,7 @@ string[] sections = ["step", "epoch", "flops", "memory", "notebooks", "data"];
 string command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "all";
 if (command is "-h" or "--help" or "help" || !(command == "all" || sections.Contains(command)))
 {
-    Console.Error.WriteLine("usage: kd-bench [all|" + string.Join('|', sections) + "] [--smoke] [--rounds N] [--steps N] [--hidden 32|800,800] " +
+    Console.Error.WriteLine("usage: kd-bench [all|" + string.Join('|', sections) + "] [--smoke] [--rounds N] [--steps N] [--flops-steps N] [--hidden 32|800,800] " +
                             "[--images N] [--memory-epochs N] [--notebooks quick|full|both|skip] [--only 00,01]");
     return command is "-h" or "--help" or "help" ? 0 : 2;
 }
@@ -63,8 +63,8 @@ LabelledImages? train = null, test = null;
 if (run.Contains("epoch") || run.Contains("memory"))
 {
     using var all = FashionMnist.Load(Split.Train);
-    train = all.BalancedSubset(IntOpt("--images", 20_000, 640), seed: 0);
-    test = FashionMnist.Load(Split.Test, limit: smoke ? 256 : 1000);
+    train = all.BalancedSubset(IntOpt("--images", 20_000, 384), seed: 0);
+    test = FashionMnist.Load(Split.Test, limit: smoke ? 128 : 1000);
 }
 
 // 2. KD epoch vs plain epoch
@@ -74,7 +74,7 @@ if (run.Contains("epoch"))
     string label = $"2. epoch, CNN student, {train!.Count:N0} images, batch 128";
     string perRound = string.Join(", ", t.CachedRatioPerRound.Select(v => v.ToString("F2")));
     Row(label + ", KD cached teacher", $"**{t.CachedRatio:F2}×** plain ({t.CachedKdSeconds:F2} s vs {t.PlainSeconds:F2} s, fastest of {t.Rounds}; medians " +
-        $"{EpochTimes.Median(t.CachedKd):F2} / {EpochTimes.Median(t.Plain):F2} s; rounds {perRound})",
+        $"{EpochTimes.Median(t.CachedKd):F2} / {EpochTimes.Median(t.Plain):F2} s; per-round ratios {perRound}, median {Stats.Median(t.CachedRatioPerRound):F2})",
         "<= 1.15×", Verdict(t.CachedRatio <= 1.15, $"by {t.CachedRatio - 1.15:F2}"));
     Row(label + ", KD online teacher", $"{t.OnlineRatio:F2}× plain ({t.OnlineKdSeconds:F2} s; teacher cache once {t.CacheSeconds:F2} s)", "for comparison", "");
 }
@@ -83,7 +83,7 @@ if (run.Contains("epoch"))
 if (run.Contains("flops"))
 {
     Console.WriteLine($"3. peak assumed: {peak}");
-    var rates = TeacherFlops.Measure(IntOpt("--steps", 20, 3), smoke ? 1 : 3, Log);
+    var rates = TeacherFlops.Measure(IntOpt("--flops-steps", 20, 2), smoke ? 1 : 3, Log);
     var step = rates[^1];
     double share = step.Gflops / peak.PeakGflops;
     Row($"3. CNN teacher training, batch 128, {get_num_threads()} threads",

@@ -34,7 +34,19 @@ static class TeacherFlops
 
         var a = randn(512, 512);
         var b = randn(512, 512);
-        rates.Add(new("matmul 512×512×512 (GEMM ceiling)", 2.0 * 512 * 512 * 512, Time(steps, warmup, () => a.matmul(b))));
+        rates.Add(new($"matmul 512×512×512 (GEMM ceiling), {get_num_threads()} threads", 2.0 * 512 * 512 * 512, Time(steps, warmup, () => a.matmul(b))));
+        // The same product on one thread: on a shared machine a parallel region waits for its slowest thread, which
+        // may be descheduled for a whole time slice; one thread shows what a core does alone.
+        int threads = get_num_threads();
+        set_num_threads(1);
+        try
+        {
+            rates.Add(new("matmul 512×512×512, 1 thread", 2.0 * 512 * 512 * 512, Time(steps, warmup, () => a.matmul(b))));
+        }
+        finally
+        {
+            set_num_threads(threads);
+        }
 
         var w1 = randn(32, 1, 3, 3);
         rates.Add(new("conv1 forward (1→32, 28×28)", batch * (double)Flops.Conv2d(1, 32, 3, 28, 28),

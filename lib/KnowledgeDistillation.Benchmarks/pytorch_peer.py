@@ -77,7 +77,10 @@ def main():
         losses.append(value)
         if i >= args.warmup:
             seconds.append(elapsed)
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
+    # Which BLAS this build uses (Debian's python3-torch: "generic", the reference BLAS; pip's wheels: MKL).
+    config = torch.__config__.show()
+    blas = config.split("BLAS_INFO=")[1].split(",")[0] if "BLAS_INFO=" in config else "unknown"
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas,
                       "seconds": seconds, "mean_loss": float(np.mean(losses)), "steps": len(losses)}))
 
 
