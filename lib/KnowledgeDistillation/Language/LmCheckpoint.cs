@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using KnowledgeDistillation.Runtime;
@@ -48,7 +47,7 @@ public static class LmCheckpoint
         string temp = weights + ".tmp";
         model.save(temp);
         File.Move(temp, weights, overwrite: true);
-        var complete = manifest with { Sha256 = Sha256Of(weights), Parameters = model.ParameterCount() };
+        var complete = manifest with { Sha256 = Pretrained.Sha256Of(weights), Parameters = model.ParameterCount() };
         File.WriteAllText(Path.Combine(directory, manifest.Name + ".json"), JsonSerializer.Serialize(complete, Json) + "\n");
         return complete;
     }
@@ -71,20 +70,10 @@ public static class LmCheckpoint
         TorchNative.EnsureLoaded();
         directory ??= Pretrained.DefaultDirectory;
         var manifest = ReadManifest(name, directory);
-        string weights = Path.Combine(directory, name + ".bin");
-        if (!File.Exists(weights)) throw new FileNotFoundException($"{weights} is missing (its manifest is there).", weights);
-        string actual = Sha256Of(weights);
-        if (actual != manifest.Sha256)
-            throw new InvalidDataException($"{weights} has SHA-256 {actual}, but its manifest says {manifest.Sha256}; the file is damaged or was replaced.");
+        string weights = Pretrained.VerifiedWeights(name, directory, manifest.Sha256);
         var model = new TinyGpt(manifest.Config, name);
         model.load(weights);
         model.eval();
         return (model, manifest);
-    }
-
-    static string Sha256Of(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 }

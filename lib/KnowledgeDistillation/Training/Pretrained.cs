@@ -72,11 +72,7 @@ public static class Pretrained
         TorchNative.EnsureLoaded();
         directory ??= DefaultDirectory;
         var manifest = ReadManifest(name, directory);
-        string weights = Path.Combine(directory, name + ".bin");
-        if (!File.Exists(weights)) throw new FileNotFoundException($"{weights} is missing (its manifest is there).", weights);
-        string actual = Sha256Of(weights);
-        if (actual != manifest.Sha256)
-            throw new InvalidDataException($"{weights} has SHA-256 {actual}, but its manifest says {manifest.Sha256}; the file is damaged or was replaced.");
+        string weights = VerifiedWeights(name, directory, manifest.Sha256);
         var model = ModelZoo.Create(manifest.Model);
         model.load(weights);
         if (device is not null) model.to(device);
@@ -84,7 +80,22 @@ public static class Pretrained
         return (model, manifest);
     }
 
-    static string Sha256Of(string path)
+    /// <summary>The path of <paramref name="name"/>'s weights in <paramref name="directory"/>, after checking that the
+    /// file exists and has the SHA-256 its manifest records (shared with <see cref="Language.LmCheckpoint"/>).</summary>
+    /// <exception cref="FileNotFoundException">The weights are missing.</exception>
+    /// <exception cref="InvalidDataException">The weights do not match the manifest.</exception>
+    internal static string VerifiedWeights(string name, string directory, string expectedSha256)
+    {
+        string weights = Path.Combine(directory, name + ".bin");
+        if (!File.Exists(weights)) throw new FileNotFoundException($"{weights} is missing (its manifest is there).", weights);
+        string actual = Sha256Of(weights);
+        if (actual != expectedSha256)
+            throw new InvalidDataException($"{weights} has SHA-256 {actual}, but its manifest says {expectedSha256}; the file is damaged or was replaced.");
+        return weights;
+    }
+
+    /// <summary>The lower-case hex SHA-256 of a file.</summary>
+    internal static string Sha256Of(string path)
     {
         using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(stream));
