@@ -109,9 +109,8 @@ public sealed class TinyGpt : nn.Module<Tensor, Tensor>
         if (time < 1 || time > Config.ContextLength)
             throw new ArgumentException($"{GetName()} reads 1 to {Config.ContextLength} tokens (its context length); got {time}.", nameof(tokens));
         using var scope = NewDisposeScope();
-        var positions = arange(time, dtype: ScalarType.Int64, device: tokens.device);
-        var x = dropout.call(token_embedding.call(tokens).add(position_embedding.call(positions)));
-        using var mask = ones(time, time, dtype: ScalarType.Bool, device: tokens.device).triu(1);
+        var x = Embed(tokens, 0);
+        using var mask = CausalMask(time, 0, tokens.device);
         foreach (var block in blocks) x = block.Run(x, mask, null, 0);
         return head.call(final_norm.call(x)).MoveToOuterDisposeScope();
     }
@@ -134,14 +133,24 @@ public sealed class TinyGpt : nn.Module<Tensor, Tensor>
         if (offset + time > Config.ContextLength)
             throw new ArgumentException($"{GetName()} reads at most {Config.ContextLength} tokens (its context length); the cache holds {offset} and {time} more were given.", nameof(tokens));
         using var scope = NewDisposeScope();
-        var positions = arange(offset, offset + time, dtype: ScalarType.Int64, device: tokens.device);
-        var x = dropout.call(token_embedding.call(tokens).add(position_embedding.call(positions)));
-        // New token j sits at position offset + j and may see positions 0 … offset + j.
-        using var mask = ones(time, offset + time, dtype: ScalarType.Bool, device: tokens.device).triu(offset + 1);
+        var x = Embed(tokens, offset);
+        using var mask = CausalMask(time, offset, tokens.device);
         for (int i = 0; i < blocks.Count; i++) x = blocks[i].Run(x, mask, cache, i);
         cache.Length += time;
         return head.call(final_norm.call(x)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>Token plus position embeddings of <paramref name="tokens"/> [B, t] at positions offset … offset + t − 1.</summary>
+    Tensor Embed(Tensor tokens, long offset)
+    {
+        var positions = arange(offset, offset + tokens.shape[1], dtype: ScalarType.Int64, device: tokens.device);
+        return dropout.call(token_embedding.call(tokens).add(position_embedding.call(positions)));
+    }
+
+    /// <summary>The causal mask [t, offset + t] of t new tokens after <paramref name="offset"/> earlier ones: true where
+    /// attention is forbidden. New token j sits at position offset + j and may see positions 0 … offset + j.</summary>
+    internal static Tensor CausalMask(long time, long offset, Device device) =>
+        ones(time, offset + time, dtype: ScalarType.Bool, device: device).triu(offset + 1);
 }
 
 /// <summary>
@@ -216,7 +225,7 @@ sealed class GptBlock : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var mask = ones(x.shape[1], x.shape[1], dtype: ScalarType.Bool, device: x.device).triu(1);
+        using var mask = TinyGpt.CausalMask(x.shape[1], 0, x.device);
         return Run(x, mask, null, 0);
     }
 
@@ -251,7 +260,7 @@ sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var mask = ones(x.shape[1], x.shape[1], dtype: ScalarType.Bool, device: x.device).triu(1);
+        using var mask = TinyGpt.CausalMask(x.shape[1], 0, x.device);
         return Run(x, mask, null, 0);
     }
 
