@@ -56,3 +56,29 @@ static class CommonOptions
         return option;
     }
 }
+
+/// <summary>The training options <c>kd train-teacher</c> and <c>kd distill</c> share: epochs, batch size, learning rate,
+/// optimiser, schedule, weight decay, seed, device and subset, read back as <see cref="TrainingOptions"/>.</summary>
+sealed class TrainingOptionGroup(int epochs, double learningRate)
+{
+    public Option<int> Epochs { get; } = CommonOptions.Epochs(epochs);
+    public Option<int> BatchSize { get; } = CommonOptions.BatchSize();
+    public Option<double> LearningRate { get; } = CommonOptions.LearningRate(learningRate);
+    public Option<OptimizerKind> Optimizer { get; } = CommonOptions.Optimizer();
+    public Option<ScheduleKind> Schedule { get; } = CommonOptions.Schedule();
+    public Option<double> WeightDecay { get; } = CommonOptions.WeightDecay();
+    public Option<long> Seed { get; } = CommonOptions.Seed();
+    public Option<string> Device { get; } = CommonOptions.Device();
+    public Option<int?> Subset { get; } = CommonOptions.Subset();
+
+    /// <summary>Every option, in the order <c>--help</c> lists them.</summary>
+    public IEnumerable<Option> All => [Epochs, BatchSize, LearningRate, Optimizer, Schedule, WeightDecay, Seed, Device, Subset];
+
+    /// <summary>The parsed values as training options (the caller adds what is specific to its command).</summary>
+    public TrainingOptions Read(ParseResult parse) => new()
+    {
+        Epochs = parse.GetValue(Epochs), BatchSize = parse.GetValue(BatchSize), LearningRate = parse.GetValue(LearningRate),
+        Optimizer = parse.GetValue(Optimizer), Schedule = parse.GetValue(Schedule), WeightDecay = parse.GetValue(WeightDecay),
+        Seed = parse.GetValue(Seed), Device = parse.GetValue(Device)!,
+    };
+}

@@ -33,33 +33,22 @@ static class DistillCommand
         var alpha = Alpha(0.9);
         var weight = new Option<double?>("--weight") { Description = "Weight of the method's feature or logit term (not kd). Default per method: " + DefaultWeights() + "." };
         weight.Validators.Add(r => { if (r.GetValueOrDefault<double?>() is { } w && !(w >= 0 && double.IsFinite(w))) r.AddError("--weight must be a finite number >= 0."); });
-        var epochs = CommonOptions.Epochs(10);
-        var batchSize = CommonOptions.BatchSize();
-        var lr = CommonOptions.LearningRate(5e-3);
-        var optimizer = CommonOptions.Optimizer();
-        var schedule = CommonOptions.Schedule();
-        var weightDecay = CommonOptions.WeightDecay();
-        var seed = CommonOptions.Seed();
-        var device = CommonOptions.Device();
-        var subset = CommonOptions.Subset();
+        var training = new TrainingOptionGroup(epochs: 10, learningRate: 5e-3);
         var output = new Option<string?>("--out") { Description = "Folder for history.csv, student.bin and summary.json; artifacts/distill/METHOD when omitted." };
         var noCache = new Option<bool>("--no-cache") { Description = "Run the teacher on every batch instead of caching its outputs once (same result, slower; for experiments with augmentation)." };
         var command = new Command("distill", "Distil a pretrained teacher into a fresh student with one method, and save the student, its history and a summary.")
         {
-            method, teacher, teacherDir, student, T, alpha, weight, epochs, batchSize, lr, optimizer, schedule, weightDecay, seed, device, subset, output, noCache,
+            method, teacher, teacherDir, student, T, alpha, weight,
         };
+        foreach (var option in training.All) command.Options.Add(option);
+        foreach (var option in new Option[] { output, noCache }) command.Options.Add(option);
         command.SetAction(parse => Cli.Guard(() =>
         {
             var m = DistillationMethods.Parse(parse.GetValue(method)!);
             var settings = new MethodSettings { T = parse.GetValue(T), Alpha = parse.GetValue(alpha), FeatureWeight = parse.GetValue(weight) };
             if (m == DistillationMethod.Kd && settings.FeatureWeight is not null)
                 throw new ArgumentException("--weight does not apply to --method kd: its soft term is weighted by --alpha.");
-            var options = new TrainingOptions
-            {
-                Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr),
-                Optimizer = parse.GetValue(optimizer), Schedule = parse.GetValue(schedule), WeightDecay = parse.GetValue(weightDecay),
-                Seed = parse.GetValue(seed), Device = parse.GetValue(device)!, CacheTeacherOutputs = !parse.GetValue(noCache),
-            }.Validate();
+            var options = (training.Read(parse) with { CacheTeacherOutputs = !parse.GetValue(noCache) }).Validate();
             string studentName = parse.GetValue(student)!;
             string outDir = parse.GetValue(output) ?? Path.Combine(RepoPaths.Root ?? Directory.GetCurrentDirectory(), "artifacts", "distill", DistillationMethods.Name(m).Replace('+', '-'));
             var resolved = KdEnvironment.ResolveDevice(options.Device);
@@ -69,7 +58,7 @@ static class DistillCommand
                 throw new ArgumentException($"The teacher {manifest.Name} ({manifest.Model}) does not expose features.");
             using var fullTrain = FashionMnist.Load(Split.Train);
             using var test = FashionMnist.Load(Split.Test);
-            using var subsetImages = parse.GetValue(subset) is { } n ? fullTrain.BalancedSubset(n, options.Seed) : null;
+            using var subsetImages = parse.GetValue(training.Subset) is { } n ? fullTrain.BalancedSubset(n, options.Seed) : null;
             var train = subsetImages ?? fullTrain;
 
             var network = Reproduction.NewStudent(studentName, options.Seed);

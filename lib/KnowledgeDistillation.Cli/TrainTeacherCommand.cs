@@ -14,35 +14,26 @@ static class TrainTeacherCommand
     public static Command Create()
     {
         var model = CommonOptions.Model("The architecture to train.", "cnn-teacher");
-        var epochs = CommonOptions.Epochs(15);
-        var batchSize = CommonOptions.BatchSize();
-        var lr = CommonOptions.LearningRate();
-        var optimizer = CommonOptions.Optimizer();
-        var schedule = CommonOptions.Schedule();
-        var weightDecay = CommonOptions.WeightDecay();
-        var seed = CommonOptions.Seed();
-        var device = CommonOptions.Device();
-        var subset = CommonOptions.Subset();
+        var training = new TrainingOptionGroup(epochs: 15, learningRate: 1e-3);
         var output = new Option<string>("--out") { Description = "Folder for NAME.bin and NAME.json.", DefaultValueFactory = _ => Pretrained.DefaultDirectory };
         var name = new Option<string?>("--name") { Description = "File stem; the model's name when omitted." };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Write a checkpoint here after every epoch, and resume from it if it exists." };
         var command = new Command("train-teacher", "Train a model on the hard labels (a teacher, or a student from scratch) and save its weights and manifest.")
         {
-            model, epochs, batchSize, lr, optimizer, schedule, weightDecay, seed, device, subset, output, name, checkpoint,
+            model,
         };
+        foreach (var option in training.All) command.Options.Add(option);
+        foreach (var option in new Option[] { output, name, checkpoint }) command.Options.Add(option);
         command.SetAction(parse => Cli.Guard(() =>
         {
             string modelName = parse.GetValue(model)!;
-            var options = new TrainingOptions
+            var options = (training.Read(parse) with
             {
-                Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(lr),
-                Optimizer = parse.GetValue(optimizer), Schedule = parse.GetValue(schedule), WeightDecay = parse.GetValue(weightDecay),
-                Seed = parse.GetValue(seed), Device = parse.GetValue(device)!,
                 CheckpointPath = parse.GetValue(checkpoint), Resume = parse.GetValue(checkpoint) is not null,
-            }.Validate();
+            }).Validate();
             using var fullTrain = FashionMnist.Load(Split.Train);
             using var test = FashionMnist.Load(Split.Test);
-            using var train = parse.GetValue(subset) is { } n ? fullTrain.BalancedSubset(n, options.Seed) : fullTrain.BalancedSubset(fullTrain.Count, options.Seed);
+            using var train = parse.GetValue(training.Subset) is { } n ? fullTrain.BalancedSubset(n, options.Seed) : fullTrain.BalancedSubset(fullTrain.Count, options.Seed);
 
             manual_seed(options.Seed);
             var network = ModelZoo.Create(modelName);
