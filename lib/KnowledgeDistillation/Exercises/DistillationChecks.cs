@@ -104,7 +104,7 @@ public static class DistillationChecks
         if (value.requires_grad)
             return new CheckResult(false, "Not yet: the soft labels carry gradients, so every training step would also backpropagate into the teacher and keep its graph in memory. Run the teacher under no_grad: `using (torch.no_grad()) { ... }`.");
 
-        if (Close32(value, F.softmax(logits.div(T), 1)))
+        if (LearnerCode.Close(value, F.softmax(logits.div(T), 1)))
             return new CheckResult(true, "Correct: the teacher ran in evaluation mode (no dropout) under no_grad, and its logits were divided by T before the softmax.");
         if (stillTraining)
             return new CheckResult(false, "Not yet: the teacher is still in training mode, so dropout switches random units off and its soft labels change from call to call. Call teacher.eval() first.");
@@ -117,7 +117,7 @@ public static class DistillationChecks
             (logits, "You returned the raw logits; the soft labels are softmax(logits / T)."),
         ];
         foreach (var (variant, message) in mistakes)
-            if (Close32(value, variant)) return new CheckResult(false, "Not yet: " + message);
+            if (LearnerCode.Close(value, variant)) return new CheckResult(false, "Not yet: " + message);
         return new CheckResult(false, "Not yet: the soft labels differ from softmax(teacher(X) / T) computed in evaluation mode. Call teacher.eval(), run it under no_grad, divide the logits by T, then apply softmax over the classes (dimension 1).");
     }
 
@@ -159,14 +159,5 @@ public static class DistillationChecks
             foreach (var p in teacher.parameters())
                 p.copy_(randn(p.shape, generator: generator).mul(0.1));
         return teacher;
-    }
-
-    /// <summary>Closeness for float32 outputs computed in a different order (softmax vs exp of log_softmax, …).</summary>
-    static bool Close32(Tensor a, Tensor b)
-    {
-        using var scope = NewDisposeScope();
-        var x = a.detach().to_type(ScalarType.Float64).cpu();
-        var y = b.detach().to_type(ScalarType.Float64).cpu();
-        return x.shape.SequenceEqual(y.shape) && x.allclose(y, 1e-4, 1e-6);
     }
 }
