@@ -150,4 +150,18 @@ public class ReproductionTests
         Assert.ThrowsAny<ArgumentException>(() => Reproduction.Run(teacher, "t", train, test, new ReproductionSettings { Seeds = [] }));
         Assert.ThrowsAny<ArgumentException>(() => Reproduction.Run(teacher, "t", train, test, new ReproductionSettings { Seeds = [1, 1] }));
     }
+
+    [Fact]
+    public void Welch_t_is_the_difference_of_means_over_its_standard_error()
+    {
+        var a = MeanStd.Of([84.0, 84.5, 85.0]);   // mean 84.5, std 0.5
+        var b = MeanStd.Of([82.0, 83.0, 84.0]);   // mean 83, std 1
+        double expected = 1.5 / Math.Sqrt(0.25 / 3 + 1.0 / 3);
+        Assert.Equal(expected, a.WelchT(b), 12);
+        Assert.Equal(-expected, b.WelchT(a), 12);
+        Assert.True(double.IsNaN(MeanStd.Of([84.0]).WelchT(b)));
+        var rowA = new ReproductionSummary("r", 1000, "kd", 3, 0.845, 0.005, 0.05, null);
+        var rowB = new ReproductionSummary("r", 1000, "scratch", 3, 0.83, 0.01, 0.05, null);
+        Assert.Equal(expected, Reproduction.WelchT(rowA, rowB), 9);
+    }
 }

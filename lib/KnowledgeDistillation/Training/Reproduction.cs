@@ -273,12 +273,17 @@ public static class Reproduction
     /// <exception cref="ArgumentException">No values.</exception>
     public static (double Mean, double Std) MeanAndStd(IReadOnlyList<double> values)
     {
-        ArgumentNullException.ThrowIfNull(values);
-        if (values.Count == 0) throw new ArgumentException("Need at least one value.", nameof(values));
-        double mean = values.Average();
-        if (values.Count == 1) return (mean, double.NaN);
-        double squares = values.Sum(v => (v - mean) * (v - mean));
-        return (mean, Math.Sqrt(squares / (values.Count - 1)));
+        var stats = MeanStd.Of(values);
+        return (stats.Mean, stats.Std);
+    }
+
+    /// <summary>Welch's t of the difference between two rows' mean accuracies (see <see cref="MeanStd.WelchT"/>); NaN
+    /// for single runs.</summary>
+    public static double WelchT(ReproductionSummary a, ReproductionSummary b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        return new MeanStd(a.MeanAccuracy, a.StdAccuracy, a.Runs).WelchT(new MeanStd(b.MeanAccuracy, b.StdAccuracy, b.Runs));
     }
 
     /// <summary>The rows per regime and method, in order of first appearance, with the delta against the scratch student.</summary>

@@ -38,6 +38,16 @@ public sealed record MeanStd(double Mean, double Std, int Count)
         return new MeanStd(mean, std, v.Count);
     }
 
+    /// <summary>
+    /// Welch's t statistic of the difference of the means, <c>(m₁ − m₂) / √(s₁²/n₁ + s₂²/n₂)</c>: how many standard errors
+    /// apart this mean and <paramref name="other"/>'s are. NaN when either has a single value (no standard deviation).
+    /// </summary>
+    public double WelchT(MeanStd other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return (Mean - other.Mean) / Math.Sqrt(Std * Std / Count + other.Std * other.Std / other.Count);
+    }
+
     /// <summary>"mean ± std" with <paramref name="format"/> (for example "F2"), or the mean alone for a single value.</summary>
     public string Format(string format = "F2") => double.IsNaN(Std) ? Mean.ToString(format) : $"{Mean.ToString(format)} ± {Std.ToString(format)}";
 
