@@ -114,9 +114,7 @@ public static class LanguageChecks
             problems.Add("You kept \"6+7=\" → \"…;ans 131\": its answer starts with the right digits, 13, but is 131. Compare the whole number after the last \"ans \", not a prefix or substring.");
         if (AnyKept("unfinished"))
             problems.Add("You kept an unfinished chain (\"…;ans\" with no number). A completion without a readable final answer cannot be checked, so drop it.");
-        if (problems.Count > 0)
-            return new CheckResult(false, problems.Count == 1 ? "Not yet: " + problems[0]
-                : $"Not yet, {problems.Count} things to fix:" + string.Concat(problems.Select((m, i) => $"{Environment.NewLine}  {i + 1}. {m}")));
+        if (problems.Count > 0) return MistakeFinder.Reject(problems);
         if (!AnyKept("lucky"))
             return new CheckResult(true, "Correct, and stricter than DeepSeek-R1's filter: you also dropped \"25+37=\" → \"5+7+0=11;…;ans 62\", whose final answer is right although a step is wrong " +
                 "(5 + 7 = 12). Checking every step needs a checker for the reasoning; R1's rule-based filter checked only final answers, so such chains get into the training data.");

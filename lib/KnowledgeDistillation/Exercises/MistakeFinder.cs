@@ -96,8 +96,11 @@ static class MistakeFinder
         var remarks = explained.Where(c => c.Mistake is not null && c.Acceptable).Select(c => c.Mistake!).ToList();
         if (mistakes.Count == 0)
             return new CheckResult(true, "Correct: " + right + (remarks.Count > 0 ? " Note: " + string.Join(" ", remarks) : ""));
-        return new CheckResult(false, mistakes.Count == 1
-            ? "Not yet: " + mistakes[0]
-            : "Not yet, " + mistakes.Count + " things to fix:" + string.Concat(mistakes.Select((m, i) => $"{Environment.NewLine}  {i + 1}. {m}")));
+        return Reject(mistakes);
     }
+
+    /// <summary>A failed check naming one mistake, or numbering several.</summary>
+    public static CheckResult Reject(IReadOnlyList<string> mistakes) => new(false, mistakes.Count == 1
+        ? "Not yet: " + mistakes[0]
+        : "Not yet, " + mistakes.Count + " things to fix:" + string.Concat(mistakes.Select((m, i) => $"{Environment.NewLine}  {i + 1}. {m}")));
 }
