@@ -134,10 +134,22 @@ public class DistillationMethodsTests
     }
 
     [Fact]
+    public void Feature_maps_pair_from_the_deepest_so_a_deeper_teacher_leaves_its_first_stage_out()
+    {
+        // Student maps 14×14 and 7×7; ResNet-20's stages are 28, 14 and 7: counted from the deepest, 14↔14 and 7↔7.
+        var teacher = ResNet.ResNet20();
+        Assert.Equal([(0, 1), (1, 2)], DistillationMethods.MapPairs(Student, teacher, "at"));
+        Assert.Equal([(0, 1), (1, 2)], DistillationMethods.EqualSizeMaps(Student, teacher, "at"));
+        var hint = DistillationMethods.Build(DistillationMethod.FitNet, Student, teacher, new MethodSettings()).Terms[1];
+        Assert.Equal([2], hint.TeacherFeatures);
+        hint.Trainable?.Dispose();
+    }
+
+    [Fact]
     public void Feature_maps_of_different_sizes_do_not_pair()
     {
-        // A student whose maps are 14×14 and 7×7 against a ResNet-20 teacher (28, 14, 7): by rank, 14 vs 28 and 7 vs 14.
-        var e = Assert.Throws<ArgumentException>(() => DistillationMethods.Build(DistillationMethod.FitNet, Student, ResNet.ResNet20(), new MethodSettings()));
+        // A two-stage ResNet has maps 28 and 14; against the student's 14 and 7 that pairs 14 vs 28 and 7 vs 14.
+        var e = Assert.Throws<ArgumentException>(() => DistillationMethods.Build(DistillationMethod.FitNet, Student, new ResNet(1, [16, 32]), new MethodSettings()));
         Assert.Contains("same height and width", e.Message);
     }
 

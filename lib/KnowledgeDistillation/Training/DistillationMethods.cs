@@ -178,7 +178,10 @@ public static class DistillationMethods
         };
     }
 
-    /// <summary>Feature-map pairs by rank: the k-th [C, H, W] feature of the student with the k-th of the teacher.</summary>
+    /// <summary>Feature-map pairs by rank, counted from the deepest: the student's last [C, H, W] feature with the teacher's
+    /// last, the one before with the one before, and so on for as many maps as the shallower model has. With equal
+    /// numbers of maps this is the k-th with the k-th; a deeper teacher (ResNet-20's three stages against the CNN
+    /// student's two blocks) gives its first stages no partner.</summary>
     /// <exception cref="ArgumentException">One of the models has no feature maps.</exception>
     public static IReadOnlyList<(int Student, int Teacher)> MapPairs(IFeatureModel student, IFeatureModel teacher, string term)
     {
@@ -186,7 +189,7 @@ public static class DistillationMethods
         var t = SpatialIndices(teacher);
         if (s.Count == 0 || t.Count == 0)
             throw new ArgumentException($"The term '{term}' needs feature maps [C, H, W] in both models, but {(s.Count == 0 ? "the student" : "the teacher")} has none. {Both(student, teacher)}");
-        return [.. s.Zip(t)];
+        return DeepestAligned(s, t);
     }
 
     /// <summary>The feature-map pairs of equal spatial size (attention transfer; FitNets uses the deepest).</summary>
@@ -213,13 +216,19 @@ public static class DistillationMethods
         var candidates = new List<(int Student, int Teacher)> { (student.Features.Count - 1, teacher.Features.Count - 1) };
         var s = SpatialIndices(student);
         var t = SpatialIndices(teacher);
-        candidates.AddRange(s.Zip(t).Reverse());
+        candidates.AddRange(DeepestAligned(s, t).AsEnumerable().Reverse());
         foreach (var (si, ti) in candidates)
         {
             if (student.Features[si].IsSpatial != teacher.Features[ti].IsSpatial) continue;
             if (teacher.Features[ti].Numel % student.Features[si].Numel == 0) return DistillationTerms.Cosine(si, ti, weight);
         }
         throw new ArgumentException($"The term 'cosine' needs a feature pair whose teacher size is a whole multiple of the student's; none is. {Both(student, teacher)}");
+    }
+
+    static List<(int Student, int Teacher)> DeepestAligned(List<int> s, List<int> t)
+    {
+        int k = Math.Min(s.Count, t.Count);
+        return [.. s.Skip(s.Count - k).Zip(t.Skip(t.Count - k))];
     }
 
     static List<int> SpatialIndices(IFeatureModel model) =>

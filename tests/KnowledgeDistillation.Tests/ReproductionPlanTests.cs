@@ -1,0 +1,122 @@
+using KnowledgeDistillation.Charts;
+using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace KnowledgeDistillation.Tests;
+
+/// <summary>Notebook 09's plan: which teachers and which table on which device, and a tiny real run of it.</summary>
+public class ReproductionPlanTests
+{
+    [Fact]
+    public void Quick_plan_retrains_both_teachers_and_runs_every_method_over_three_seeds()
+    {
+        var plan = ReproductionPlan.For(CPU, quick: true);
+        Assert.Equal("quick", plan.Name);
+        Assert.Equal(["cnn-teacher", "resnet20"], plan.Teachers.Select(t => t.Model));
+        Assert.Equal(DistillationMethods.All, plan.Settings.Methods);
+        Assert.Equal([0L, 1, 2], plan.Settings.Seeds);
+        Assert.Equal(2 * 3 * 10, plan.StudentRunsPerTeacher);
+        Assert.Equal(1 + 1 + 2 * 60, plan.TotalSteps);
+        Assert.Equal("cpu", plan.Settings.Training.Device);
+        Assert.Contains(plan.Describe(), l => l.Contains("2 teacher(s) × 60 student runs = 120 runs", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Full_plan_on_a_cpu_is_the_table_of_notebooks_05_and_06_without_the_resnet_teacher()
+    {
+        var plan = ReproductionPlan.For(CPU, quick: false);
+        Assert.Equal("full (CPU)", plan.Name);
+        var teacher = Assert.Single(plan.Teachers);
+        Assert.Equal(("cnn-teacher", 3, (int?)null), (teacher.Model, teacher.Epochs, teacher.Images));
+        Assert.Equal([(5000, 10), (1000, 30)], plan.Settings.Regimes.Select(r => (r.Images ?? 0, r.Epochs)));
+        Assert.Null(plan.Settings.TestImages);
+        Assert.Contains(plan.Notes, n => n.Contains("ResNet-20", StringComparison.Ordinal));
+        // The recorded tables of notebooks 05 and 06 used these regimes, so the comparison lines up.
+        var recorded = ReferenceResults.LoadRecorded().Where(r => r.Notebook.StartsWith("05", StringComparison.Ordinal));
+        Assert.All(plan.Settings.Regimes, r => Assert.Contains(recorded, x => x.Images == r.Images && x.Epochs == r.Epochs));
+    }
+
+    [Fact]
+    public void Full_plan_on_a_gpu_adds_the_resnet_teacher_and_all_labels()
+    {
+        // A Device value needs no GPU; only the plan is built.
+        var plan = ReproductionPlan.For(new Device(DeviceType.CUDA, 0), quick: false);
+        Assert.Equal("full (GPU)", plan.Name);
+        Assert.Equal(["cnn-teacher", "resnet20"], plan.Teachers.Select(t => t.Model));
+        Assert.All(plan.Teachers, t => Assert.Null(t.Images));
+        Assert.Contains(plan.Settings.Regimes, r => r.Images is null);
+        Assert.Equal("cuda:0", plan.Settings.Training.Device);
+        var settings = plan.SettingsFor(plan.Teachers[1]);
+        Assert.Equal((15, (int?)null, 1e-3), (settings.TeacherEpochs, settings.TeacherImages, settings.TeacherLearningRate));
+    }
+
+    [Fact]
+    public void Every_method_builds_from_a_resnet_teacher_to_the_cnn_student()
+    {
+        using var teacher = ResNet.ResNet20();
+        using var student = SmallCnn.Student();
+        foreach (var method in DistillationMethods.All)
+        {
+            var objective = DistillationMethods.Build(method, (IFeatureModel)student, teacher, new MethodSettings());
+            Assert.NotEmpty(objective.Terms);
+            foreach (var term in objective.Terms) term.Trainable?.Dispose();
+        }
+    }
+
+    [Fact]
+    public void A_tiny_plan_trains_its_teachers_runs_each_table_and_reports_every_step_and_where_the_time_went()
+    {
+        using var train = FashionMnist.Load(Split.Train, limit: 600);
+        using var test = FashionMnist.Load(Split.Test, limit: 200);
+        var plan = new ReproductionPlan("tiny",
+            [new TeacherPlan("cnn-teacher", 2, 300), new TeacherPlan("resnet20", 1, 100)],
+            new ReproductionSettings
+            {
+                Regimes = [new("100 labels", 100, 1)],
+                Methods = DistillationMethods.All,
+                Seeds = [0, 1],
+                TestImages = 100,
+                Training = ReproductionSettings.Quick.Training with { Device = "cpu", BatchSize = 50 },
+            },
+            ["a note"]);
+        var steps = new List<PlanProgress>();
+        var parts = plan.Run(train, test, steps.Add);
+
+        Assert.Equal(2, parts.Count);
+        Assert.Equal(plan.TotalSteps, steps.Count);
+        Assert.Equal(Enumerable.Range(1, plan.TotalSteps), steps.Select(s => s.Done));
+        Assert.Equal(["teacher epoch 1/2", "teacher epoch 2/2"], steps.Take(2).Select(s => s.Message[..17]));
+        Assert.StartsWith("[1/", steps[0].ToString(), StringComparison.Ordinal);
+        Assert.Equal("resnet20 (retrained, 1 epoch)", parts[1].Name);
+        Assert.Equal(ModelSize.ParameterCount(ResNet.ResNet20()), parts[1].Parameters);
+        foreach (var part in parts)
+        {
+            Assert.True(part.TeacherSeconds > 0);
+            // teacher row + 2 seeds × (scratch + every method)
+            Assert.Equal(1 + 2 * (1 + DistillationMethods.All.Count), part.Report.Rows.Count);
+            Assert.All(part.Report.Rows, r => Assert.InRange(r.Accuracy, 0, 1));
+        }
+        Assert.Equal(300, parts[0].Report.Rows[0].Images); // the teacher's row: what it was trained on
+        Assert.Equal(100, parts[1].Report.Rows[0].Images);
+
+        var time = ReproductionPlan.TimeRows(parts);
+        Assert.Equal(2 * (2 + DistillationMethods.All.Count), time.Count);
+        Assert.Equal(("cnn-teacher", "teacher training"), (time[0].Teacher, time[0].What));
+        Assert.Equal((Reproduction.Scratch, 2), (time[1].What, time[1].Runs));
+        Assert.Equal(parts[1].Report.Rows.Where(r => r.Method == "kd").Sum(r => r.Seconds), time.Single(t => t.Teacher == "resnet20" && t.What == "kd").Seconds, 1e-9);
+        var html = ChartFiles.ToHtml(ResultCharts.TimeByPart(parts), embedPlotlyJs: false);
+        Assert.Contains("resnet20: teacher training", html);
+        Assert.Contains("cnn-teacher: kd+rkd", html);
+    }
+
+    [Fact]
+    public void A_plan_without_teachers_is_refused()
+    {
+        using var train = FashionMnist.Load(Split.Train, limit: 100);
+        var plan = new ReproductionPlan("none", [], new ReproductionSettings(), []);
+        Assert.Throws<ArgumentException>(() => plan.Run(train, train));
+    }
+}
