@@ -51,6 +51,23 @@ public class ReproductionTests
     }
 
     [Fact]
+    public void Summary_table_gives_differences_and_welch_t_only_to_distilled_students()
+    {
+        ReproductionRow Row(string method, long seed, double acc) => new("few", 1000, method, seed, acc, 0.5, 0.02, 1);
+        var summaries = Reproduction.Summarise([
+            Row(Reproduction.Teacher, -1, 0.90),
+            Row(Reproduction.Scratch, 0, 0.80), Row(Reproduction.Scratch, 1, 0.82),
+            Row("kd", 0, 0.84), Row("kd", 1, 0.85)]);
+        var table = Reproduction.SummaryTable(summaries);
+        Assert.Equal(["regime", "method", "runs", "accuracy %", "± std", "Δ vs scratch", "Welch t", "ECE"], table.Columns.Select(c => c.Name));
+        Assert.Equal(3, table.Rows.Count);
+        Assert.True(double.IsNaN((double)table["Δ vs scratch"][0]!) && double.IsNaN((double)table["Welch t"][1]!));
+        Assert.Equal(3.5, (double)table["Δ vs scratch"][2]!, 1e-9);
+        // t = 0.035 / sqrt(s²/2 + s²/2) with s² = 0.00005 (0.84, 0.85) and 0.0002 (0.80, 0.82).
+        Assert.Equal(Math.Round(0.035 / Math.Sqrt(0.00005 / 2 + 0.0002 / 2), 2), (double)table["Welch t"][2]!, 1e-9);
+    }
+
+    [Fact]
     public void Students_of_one_seed_start_from_identical_weights()
     {
         var a = Reproduction.NewStudent("cnn-student", 5).parameters().Select(p => p.detach().clone()).ToList();

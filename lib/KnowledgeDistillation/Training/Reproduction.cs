@@ -315,6 +315,26 @@ public static class Reproduction
             new PrimitiveDataFrameColumn<double>("seconds", rows.Select(r => Math.Round(r.Seconds, 2))));
     }
 
+    /// <summary>The summaries as a DataFrame: regime, method, runs, accuracy % (mean and ± sample std), the difference to
+    /// the scratch student of the same regime, Welch's t of that difference, and the mean ECE. The teacher's and the
+    /// scratch student's rows have no difference or t (NaN).</summary>
+    public static DataFrame SummaryTable(IReadOnlyList<ReproductionSummary> summaries)
+    {
+        ArgumentNullException.ThrowIfNull(summaries);
+        bool IsBaseline(ReproductionSummary s) => s.Method is Teacher or Scratch;
+        double T(ReproductionSummary s) =>
+            IsBaseline(s) || summaries.FirstOrDefault(x => x.Regime == s.Regime && x.Method == Scratch) is not { } scratch ? double.NaN : WelchT(s, scratch);
+        return new DataFrame(
+            new StringDataFrameColumn("regime", summaries.Select(s => s.Regime)),
+            new StringDataFrameColumn("method", summaries.Select(s => s.Method)),
+            new PrimitiveDataFrameColumn<int>("runs", summaries.Select(s => s.Runs)),
+            new PrimitiveDataFrameColumn<double>("accuracy %", summaries.Select(s => Math.Round(100 * s.MeanAccuracy, 2))),
+            new PrimitiveDataFrameColumn<double>("± std", summaries.Select(s => Math.Round(100 * s.StdAccuracy, 2))),
+            new PrimitiveDataFrameColumn<double>("Δ vs scratch", summaries.Select(s => IsBaseline(s) || s.DeltaVsScratch is not { } d ? double.NaN : Math.Round(100 * d, 2))),
+            new PrimitiveDataFrameColumn<double>("Welch t", summaries.Select(s => Math.Round(T(s), 2))),
+            new PrimitiveDataFrameColumn<double>("ECE", summaries.Select(s => Math.Round(s.MeanEce, 4))));
+    }
+
     /// <summary>The settings as lines of text, for the console and the reports.</summary>
     public static IReadOnlyList<string> DescribeSettings(ReproductionSettings s)
     {
