@@ -221,7 +221,7 @@ public static class ReferenceResults
     public static IReadOnlyList<GapPoint> GapPoints(IReadOnlyList<PublishedResult> published)
     {
         ArgumentNullException.ThrowIfNull(published);
-        return [.. published.Select(p => new GapPoint($"{p.Source} · {p.Dataset.Split(' ')[0]} · {p.Pair.Split(',')[0]} · {p.Method}", p.Gain, p.GapClosed, Measured: false))];
+        return [.. published.Select(p => new GapPoint($"{p.Source} · {p.Dataset.Split(" (")[0]} · {p.Pair.Split(',')[0]} · {p.Method}", p.Gain, p.GapClosed, Measured: false))];
     }
 
     /// <summary>This run's methods as <see cref="GapPoint"/>s (measured): per regime, each method's mean accuracy against
