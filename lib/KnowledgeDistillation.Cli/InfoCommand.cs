@@ -4,13 +4,14 @@ using KnowledgeDistillation.Runtime;
 
 namespace KnowledgeDistillation.Cli;
 
-/// <summary><c>kd info</c>: versions, threads, CUDA, the device <c>auto</c> picks, and the dataset's state.</summary>
+/// <summary><c>kd info</c>: versions, threads, CUDA (TorchSharp's view, and each GPU as the NVIDIA driver reports it),
+/// the device <c>auto</c> picks, and the dataset's state.</summary>
 static class InfoCommand
 {
     public static Command Create()
     {
         var noLoad = new Option<bool>("--no-load") { Description = "Skip timing a full load of the 70,000 Fashion-MNIST images." };
-        var command = new Command("info", "Print the .NET, TorchSharp and libtorch versions, threads, CUDA, the auto device and the dataset's state.")
+        var command = new Command("info", "Print the .NET, TorchSharp and libtorch versions, threads, CUDA and each GPU (name, memory, compute capability), the auto device and the dataset's state.")
         {
             noLoad,
         };

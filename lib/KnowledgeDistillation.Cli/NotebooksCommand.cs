@@ -9,7 +9,8 @@ namespace KnowledgeDistillation.Cli;
 /// <summary>
 /// <c>kd notebooks run</c>: runs notebooks headless with the test harness's engine, each in a fresh process, and writes
 /// the executed .ipynb and a static HTML page per notebook. <c>kd notebooks export</c>: writes each notebook as a .NET
-/// 10 file-based app.
+/// 10 file-based app. Both take <c>--backend cpu|cuda</c>: <c>cuda</c> swaps the notebooks' TorchSharp-cpu reference for
+/// TorchSharp's CUDA package at the same version (<see cref="NotebookBackend"/>); the notebook files are not changed.
 /// </summary>
 static class NotebooksCommand
 {
@@ -27,18 +28,36 @@ static class NotebooksCommand
         Arity = ArgumentArity.ZeroOrMore,
     };
 
+    static Option<string> Backend()
+    {
+        var option = new Option<string>("--backend")
+        {
+            Description = $"cpu ({NotebookBackend.CpuPackage}, as the notebooks reference it) or cuda ({NotebookBackend.CudaPackage(OperatingSystem.IsWindows())} " +
+                          "at the same version, for NVIDIA GPUs). The notebook files are not changed.",
+            DefaultValueFactory = _ => "cpu",
+        };
+        option.Validators.Add(r =>
+        {
+            var v = r.GetValueOrDefault<string>();
+            if (!NotebookBackend.TryParse(v, out _)) r.AddError($"--backend must be cpu or cuda, not '{v}'.");
+        });
+        return option;
+    }
+
     static Command RunCommand()
     {
         var names = Names();
         var quick = new Option<bool>("--quick") { Description = "Quick mode (KD_QUICK=1): small data, few epochs, as the tests run." };
         var outDir = new Option<string>("--out") { Description = "Where the executed .ipynb and .html go.", DefaultValueFactory = _ => Path.Combine("artifacts", "notebooks") };
         var timeout = new Option<int>("--cell-timeout") { Description = "The most minutes one cell may run.", DefaultValueFactory = _ => 60 };
+        var backend = Backend();
         var command = new Command("run", "Execute notebooks headless, each in a fresh process, with the engine of the test harness and VS Code. " +
                                          "Writes NN-topic.ipynb with outputs and NN-topic.html (charts work offline) to --out.")
         {
-            names, quick, outDir, timeout,
+            names, quick, outDir, timeout, backend,
         };
-        command.SetAction(parse => Cli.Guard(() => Run(parse.GetValue(names) ?? [], parse.GetValue(quick), parse.GetValue(outDir)!, parse.GetValue(timeout))));
+        command.SetAction(parse => Cli.Guard(() => Run(parse.GetValue(names) ?? [], parse.GetValue(quick), parse.GetValue(outDir)!, parse.GetValue(timeout),
+            NotebookBackend.Parse(parse.GetValue(backend)))));
         return command;
     }
 
@@ -46,11 +65,12 @@ static class NotebooksCommand
     {
         var names = Names();
         var outDir = new Option<string>("--out") { Description = "Where the .cs files go.", DefaultValueFactory = _ => Path.Combine("artifacts", "apps") };
+        var backend = Backend();
         var command = new Command("export", "Write each notebook as a .NET 10 file-based app, NN-topic.cs, to run with 'dotnet run NN-topic.cs'.")
         {
-            names, outDir,
+            names, outDir, backend,
         };
-        command.SetAction(parse => Cli.Guard(() => Export(parse.GetValue(names) ?? [], parse.GetValue(outDir)!)));
+        command.SetAction(parse => Cli.Guard(() => Export(parse.GetValue(names) ?? [], parse.GetValue(outDir)!, NotebookBackend.Parse(parse.GetValue(backend)))));
         return command;
     }
 
@@ -80,7 +100,7 @@ static class NotebooksCommand
         return found;
     }
 
-    static int Run(string[] names, bool quick, string outDir, int cellTimeoutMinutes)
+    static int Run(string[] names, bool quick, string outDir, int cellTimeoutMinutes, TorchBackend backend)
     {
         if (cellTimeoutMinutes < 1) throw new ArgumentException("--cell-timeout must be at least 1.");
         var notebooks = Resolve(names, Path.Combine(RepoRoot(), "notebooks"));
@@ -96,9 +116,12 @@ static class NotebooksCommand
             string executed = Path.Combine(outDir, name + ".ipynb");
             string page = Path.Combine(outDir, name + ".html");
             File.Delete(executed);
-            Console.Error.WriteLine($"[{index}/{notebooks.Count}] {name}{(quick ? " (quick mode)" : "")}");
+            var notes = new List<string>();
+            if (quick) notes.Add("quick mode");
+            if (backend != TorchBackend.Cpu) notes.Add(NotebookBackend.Package(backend));
+            Console.Error.WriteLine($"[{index}/{notebooks.Count}] {name}{(notes.Count > 0 ? $" ({string.Join(", ", notes)})" : "")}");
             var clock = Stopwatch.StartNew();
-            var (exitCode, failure) = RunChild(notebook, executed, quick, cellTimeoutMinutes);
+            var (exitCode, failure) = RunChild(notebook, executed, quick, cellTimeoutMinutes, backend);
             if (File.Exists(executed))
             {
                 File.WriteAllText(page, NotebookHtml.Render(File.ReadAllText(executed), name, plotly));
@@ -123,13 +146,18 @@ static class NotebooksCommand
     /// with its own deps.json, so the library and TorchSharp load from the notebook's #r lines, as in the harness and VS
     /// Code), relaying its progress lines.
     /// </summary>
-    static (int ExitCode, string? Failure) RunChild(string notebook, string executed, bool quick, int cellTimeoutMinutes)
+    static (int ExitCode, string? Failure) RunChild(string notebook, string executed, bool quick, int cellTimeoutMinutes, TorchBackend backend)
     {
         var engine = typeof(NotebookRunner).Assembly.Location;
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in new[] { "exec", engine, notebook, "--executed", executed, "--cell-timeout", cellTimeoutMinutes.ToString(System.Globalization.CultureInfo.InvariantCulture) })
             start.ArgumentList.Add(a);
         if (quick) start.ArgumentList.Add("--quick");
+        if (backend != TorchBackend.Cpu)
+        {
+            start.ArgumentList.Add("--backend");
+            start.ArgumentList.Add(backend.ToString().ToLowerInvariant());
+        }
         string? failure = null;
         var gate = new Lock();
         using var process = new Process { StartInfo = start };
@@ -151,7 +179,7 @@ static class NotebooksCommand
         return (process.ExitCode, failure);
     }
 
-    static int Export(string[] names, string outDir)
+    static int Export(string[] names, string outDir, TorchBackend backend)
     {
         string root = RepoRoot();
         var notebooks = Resolve(names, Path.Combine(root, "notebooks"));
@@ -165,7 +193,8 @@ static class NotebooksCommand
             string app;
             try
             {
-                app = NotebookExport.ToFileBasedApp(File.ReadAllText(notebook), new NotebookExportOptions(library, source, Path.GetRelativePath(outDir, Path.GetDirectoryName(notebook)!)));
+                var (json, _) = NotebookBackend.ApplyToNotebook(File.ReadAllText(notebook), backend);
+                app = NotebookExport.ToFileBasedApp(json, new NotebookExportOptions(library, source, Path.GetRelativePath(outDir, Path.GetDirectoryName(notebook)!)));
             }
             catch (InvalidDataException e)
             {

@@ -21,6 +21,11 @@ public sealed record NotebookRunOptions
     /// <summary>The longest one cell may run.</summary>
     public TimeSpan CellTimeout { get; init; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>The libtorch the notebook loads: <see cref="TorchBackend.Cuda"/> switches its
+    /// <c>#r "nuget: TorchSharp-cpu, V"</c> to TorchSharp's CUDA package before it runs (<see cref="NotebookBackend"/>);
+    /// the executed copy shows the line that ran.</summary>
+    public TorchBackend Backend { get; init; } = TorchBackend.Cpu;
+
     /// <summary>Where to write the executed copy (with outputs); none when null.</summary>
     public string? ExecutedPath { get; init; }
 
@@ -77,7 +82,7 @@ public static class NotebookRunner
         string? executedPath = options.ExecutedPath is { } requested ? Path.GetFullPath(requested) : null; // before the directory changes
         if (!File.Exists(notebookPath)) throw new FileNotFoundException($"Notebook not found: {notebookPath}", notebookPath);
         var clock = Stopwatch.StartNew();
-        string json = await File.ReadAllTextAsync(notebookPath);
+        string json = NotebookBackend.ApplyToNotebook(await File.ReadAllTextAsync(notebookPath), options.Backend).Json;
         var document = Notebook.Parse(json, new KernelInfoCollection { new Microsoft.DotNet.Interactive.Documents.KernelInfo("csharp", "C#", ["c#", "C#", "cs"]) });
 
         if (options.Quick) Environment.SetEnvironmentVariable(QuickVariable, "1");

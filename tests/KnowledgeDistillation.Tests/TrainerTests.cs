@@ -116,6 +116,43 @@ public class TrainerTests
         Assert.All(restored.parameters(), p => Assert.True(p.isfinite().all().item<bool>()));
     }
 
+    [Fact]
+    public void Divergence_is_caught_at_the_next_progress_point_not_only_at_the_end_of_the_epoch()
+    {
+        // The loss is checked on the device every batch and read every ProgressEveryBatches batches (no batch waits for
+        // the host): a NaN in batch 1 of epoch 2 stops the run at batch 4, before any progress of epoch 2 is reported.
+        var model = TinyMlp();
+        var reported = new List<TrainingProgress>();
+        var callbacks = new TrainingCallbacks
+        {
+            Progress = p =>
+            {
+                reported.Add(p);
+                if (p.Completed?.Epoch == 1)
+                    using (no_grad()) model.parameters().First()[0, 0] = double.NaN;
+            },
+        };
+        var e = Assert.Throws<TrainingDivergedException>(() =>
+            Trainer.Train(model, TrainSlice.Value, TestSlice.Value, Quick(3) with { ProgressEveryBatches = 4 }, callbacks));
+        Assert.Contains("The training loss became NaN at epoch 2, batch 1 of 16", e.Message);
+        Assert.DoesNotContain(reported, p => p.Epoch == 2);
+        Assert.All(reported, p => Assert.True(double.IsFinite(p.RunningLoss)));
+    }
+
+    [Fact]
+    public void Out_of_range_training_labels_are_rejected_once_before_the_first_batch()
+    {
+        using var labels = TrainSlice.Value.Labels.narrow(0, 0, 128).clone();
+        labels[77] = 10;
+        using var train = new LabelledImages(TrainSlice.Value.Images.narrow(0, 0, 128), labels, Split.Train);
+        var batches = 0;
+        var e = Assert.Throws<ArgumentException>(() => Trainer.Distill(Student(), Teacher(),
+            new DistillationObjective(DistillationTerms.CrossEntropy(0.5), DistillationTerms.Soft(4, 0.5)), train, TestSlice.Value,
+            Quick(1) with { ProgressEveryBatches = 1 }, new TrainingCallbacks { Progress = _ => batches++ }));
+        Assert.Contains("labels must be in [0, 9]; found 10", e.Message);
+        Assert.Equal(0, batches);
+    }
+
     static string ExpectedFingerprint(string path)
     {
         // The fingerprint is the second field of the file; read it back to load without rebuilding the run description.

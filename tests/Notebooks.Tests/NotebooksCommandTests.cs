@@ -98,6 +98,30 @@ public class NotebooksCommandTests(ITestOutputHelper output)
         Assert.Contains("No notebook matches '42'", log);
     }
 
+    [Theory]
+    [InlineData("run")]
+    [InlineData("export")]
+    public void An_unknown_backend_is_a_usage_error_that_names_the_choices(string subcommand)
+    {
+        var (code, log) = Kd("notebooks", subcommand, "00", "--backend", "rocm");
+        Assert.Equal(2, code);
+        Assert.Contains("--backend must be cpu or cuda, not 'rocm'.", log);
+    }
+
+    [Fact]
+    public void Export_with_the_cuda_backend_references_the_cuda_package_and_leaves_the_notebook_alone()
+    {
+        var folder = TestFolder("notebooks-export-cuda");
+        var notebook = Path.Combine(NotebookFiles.Directory, "00-setup.ipynb");
+        var original = File.ReadAllText(notebook);
+        var (code, log) = Kd("notebooks", "export", "00", "--backend", "cuda", "--out", folder);
+        Assert.True(code == 0, log);
+        var app = File.ReadAllText(Path.Combine(folder, "00-setup.cs"));
+        Assert.Contains($"#:package {(OperatingSystem.IsWindows() ? "TorchSharp-cuda-windows" : "TorchSharp-cuda-linux")}@0.107.0", app);
+        Assert.DoesNotContain("#:package TorchSharp-cpu", app);
+        Assert.Equal(original, File.ReadAllText(notebook));
+    }
+
     /// <summary>Exports are generated on demand (artifacts/ is git-ignored), so they cannot go stale: this exports
     /// notebook 00 afresh and runs it with `dotnet run`, as the README says.</summary>
     [Fact]

@@ -14,6 +14,10 @@ public sealed record DistillationBatch(
     Tensor StudentLogits, Tensor TeacherLogits, Tensor? Labels = null,
     IReadOnlyList<Tensor>? StudentFeatures = null, IReadOnlyList<Tensor>? TeacherFeatures = null)
 {
+    /// <summary>Set by the trainer when it has checked every training label once (<c>[0, classes)</c>): the terms then
+    /// skip the per-batch range check, which reads the labels' minimum and maximum on the host.</summary>
+    internal bool LabelsInRange { get; init; }
+
     internal Tensor StudentFeature(int index, string term) => Feature(StudentFeatures, index, term, "student");
 
     internal Tensor TeacherFeature(int index, string term) => Feature(TeacherFeatures, index, term, "teacher");
@@ -124,7 +128,7 @@ public static class DistillationTerms
     {
         if (b.Labels is null) throw new ArgumentException("The term 'ce' needs labels, but the batch has none.");
         LossChecks.Logits(b.StudentLogits, "student");
-        LossChecks.Labels(b.Labels, b.StudentLogits.shape[0], b.StudentLogits.shape[1]);
+        LossChecks.Labels(b.Labels, b.StudentLogits.shape[0], b.StudentLogits.shape[1], checkRange: !b.LabelsInRange);
         return F.cross_entropy(b.StudentLogits, b.Labels);
     }) { UsesLabels = true };
 

@@ -45,14 +45,19 @@ static class LossChecks
     }
 
     /// <summary>Labels must be int64 [batch] with values in [0, classes).</summary>
-    public static void Labels(Tensor labels, long batch, long classes)
+    /// <param name="labels">The labels.</param>
+    /// <param name="batch">The batch size they must have.</param>
+    /// <param name="classes">The number of classes.</param>
+    /// <param name="checkRange">Also check the values (this reads the minimum and maximum on the host, a synchronisation
+    /// with the device); false where the caller has checked all labels already.</param>
+    public static void Labels(Tensor labels, long batch, long classes, bool checkRange = true)
     {
         ArgumentNullException.ThrowIfNull(labels, nameof(labels));
         if (labels.dim() != 1 || labels.shape[0] != batch)
             throw new ArgumentException($"labels must have shape [{batch}]; got [{string.Join(", ", labels.shape)}].", nameof(labels));
         if (labels.dtype != ScalarType.Int64)
             throw new ArgumentException($"labels must be int64 class indices; got {labels.dtype}.", nameof(labels));
-        if (batch == 0) return;
+        if (batch == 0 || !checkRange) return;
         using var scope = NewDisposeScope();
         long min = labels.min().item<long>(), max = labels.max().item<long>();
         if (min < 0 || max >= classes)

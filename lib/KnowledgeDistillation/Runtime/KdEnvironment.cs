@@ -14,7 +14,10 @@ namespace KnowledgeDistillation.Runtime;
 /// <param name="LibTorch">The libtorch version TorchSharp was built against.</param>
 /// <param name="Threads">torch's intra-op thread count.</param>
 /// <param name="CudaAvailable">Whether TorchSharp reports CUDA.</param>
-/// <param name="CudaDevices">How many CUDA devices.</param>
+/// <param name="CudaDevices">How many CUDA devices TorchSharp reports.</param>
+/// <param name="CudaDriver">What the NVIDIA driver reports: each device's name, memory and compute capability, or why
+/// there is none (<see cref="Runtime.CudaDevices.Query()"/>).</param>
+/// <param name="TorchCudaLibraryLoaded">Whether TorchSharp's CUDA libtorch is loaded (a TorchSharp-cuda build).</param>
 /// <param name="AutoDevice">The device that <c>auto</c> picks.</param>
 /// <param name="QuickMode">Whether quick mode (<c>KD_QUICK=1</c>) is on.</param>
 /// <param name="Native">What <see cref="TorchNative"/> did.</param>
@@ -22,7 +25,8 @@ namespace KnowledgeDistillation.Runtime;
 /// <param name="DataFiles">The shipped files and their checksum status.</param>
 public sealed record EnvironmentReport(
     string DotNet, string Os, string TorchSharp, string LibTorch, int Threads, bool CudaAvailable, int CudaDevices,
-    string AutoDevice, bool QuickMode, TorchNativeReport Native, string DataDirectory, IReadOnlyList<DataFileCheck> DataFiles)
+    CudaDriverReport CudaDriver, bool TorchCudaLibraryLoaded, string AutoDevice, bool QuickMode, TorchNativeReport Native,
+    string DataDirectory, IReadOnlyList<DataFileCheck> DataFiles)
 {
     /// <summary>True when all four data files are present with the recorded checksums.</summary>
     public bool DataValid => DataFiles.All(f => f.Present && f.ChecksumMatches);
@@ -38,11 +42,15 @@ public sealed record EnvironmentReport(
             ("libtorch", LibTorch),
             ("threads", Threads.ToString()),
             ("CUDA available", CudaAvailable ? $"yes ({CudaDevices} device(s))" : "no"),
+        };
+        lines.AddRange(Runtime.CudaDevices.ReportLines(CudaDriver, CudaAvailable, TorchCudaLibraryLoaded));
+        lines.AddRange(
+        [
             ("device (auto)", AutoDevice),
             ("quick mode", QuickMode ? "on (KD_QUICK=1)" : "off"),
             ("torch native", Native.Message),
             ("dataset", DataDirectory),
-        };
+        ]);
         foreach (var f in DataFiles)
             lines.Add(("  " + f.File, !f.Present ? "MISSING" : f.ChecksumMatches ? "ok (SHA-256 matches)" : $"CHECKSUM MISMATCH ({f.ActualSha256})"));
         int width = lines.Max(l => l.Item1.Length);
@@ -90,7 +98,7 @@ public static class KdEnvironment
         throw new ArgumentException($"Unknown device '{name}'. Use auto, cpu, cuda or cuda:N.", nameof(name));
     }
 
-    /// <summary>Collects versions, threads, CUDA and dataset status.</summary>
+    /// <summary>Collects versions, threads, CUDA (TorchSharp's view and the NVIDIA driver's) and dataset status.</summary>
     public static EnvironmentReport Describe()
     {
         var native = TorchNative.EnsureLoaded();
@@ -104,6 +112,8 @@ public static class KdEnvironment
             Threads: torch.get_num_threads(),
             CudaAvailable: cudaAvailable,
             CudaDevices: cudaAvailable ? cuda.device_count() : 0,
+            CudaDriver: Runtime.CudaDevices.Query(),
+            TorchCudaLibraryLoaded: Runtime.CudaDevices.TorchCudaLibraryLoaded(),
             AutoDevice: ResolveDevice("auto").ToString(),
             QuickMode: QuickMode,
             Native: native,

@@ -64,16 +64,23 @@ public static class Calibration
         if (confidence.numel() != correct.numel())
             throw new ArgumentException($"{confidence.numel()} confidences but {correct.numel()} correctness values.", nameof(correct));
         using var scope = NewDisposeScope();
-        var c = confidence.reshape(-1).to_type(ScalarType.Float64).cpu();
+        // Binned on the confidences' device; only the bins' counts and sums (3 × bins numbers) come to the host.
+        var c = confidence.reshape(-1).to_type(ScalarType.Float64);
         var bin = Evaluator.CalibrationBin(c, bins);
-        var counts = bincount(bin, minlength: bins).data<long>().ToArray();
-        var confidenceSums = bincount(bin, c, minlength: bins).data<double>().ToArray();
-        var correctSums = bincount(bin, correct.reshape(-1).to_type(ScalarType.Float64).cpu(), minlength: bins).data<double>().ToArray();
+        var sums = stack([
+            bincount(bin, minlength: bins).to_type(ScalarType.Float64), // counts, exact below 2^53
+            bincount(bin, c, minlength: bins),
+            bincount(bin, correct.reshape(-1).to(c.device).to_type(ScalarType.Float64), minlength: bins),
+        ]).cpu().data<double>().ToArray();
         var result = new ReliabilityBin[bins];
         for (int b = 0; b < bins; b++)
-            result[b] = new ReliabilityBin(b, (double)b / bins, (double)(b + 1) / bins, counts[b],
-                counts[b] > 0 ? confidenceSums[b] / counts[b] : double.NaN,
-                counts[b] > 0 ? correctSums[b] / counts[b] : double.NaN);
+        {
+            long count = (long)sums[b];
+            double confidenceSum = sums[bins + b], correctSum = sums[2 * bins + b];
+            result[b] = new ReliabilityBin(b, (double)b / bins, (double)(b + 1) / bins, count,
+                count > 0 ? confidenceSum / count : double.NaN,
+                count > 0 ? correctSum / count : double.NaN);
+        }
         return new ReliabilityData(result, c.shape[0]);
     }
 

@@ -50,37 +50,47 @@ public static class Evaluator
     }
 
     /// <summary>The metrics from logits [N, C] and labels [N].</summary>
+    /// <remarks>Everything is computed on the logits' device; the loss, accuracy, ECE and confusion counts then come to
+    /// the host together, in one transfer.</remarks>
     public static EvaluationResult FromLogits(Tensor logits, Tensor labels)
     {
         using var scope = NewDisposeScope();
         long n = labels.shape[0], classes = logits.shape[1];
         if (n == 0) throw new ArgumentException("Cannot evaluate on an empty set.", nameof(labels));
         var y = labels.to(logits.device);
-        double loss = F.cross_entropy(logits, y).to_type(ScalarType.Float64).item<double>();
+        var loss = F.cross_entropy(logits, y).to_type(ScalarType.Float64);
         var probabilities = F.softmax(logits, 1);
         var (confidence, predicted) = probabilities.max(1);
         var correct = predicted.eq(y);
-        double accuracy = correct.to_type(ScalarType.Float64).mean().item<double>();
+        var accuracy = correct.to_type(ScalarType.Float64).mean();
+        var ece = CalibrationError(confidence, correct, CalibrationBins);
+        // Counts as float64 are exact below 2^53.
+        var confusion = bincount(y.mul(classes).add(predicted), minlength: (int)(classes * classes)).to_type(ScalarType.Float64);
+        var host = cat([loss.reshape(1), accuracy.reshape(1), ece.reshape(1), confusion], 0).cpu().data<double>().ToArray();
 
-        var confusion = bincount(y.mul(classes).add(predicted), minlength: (int)(classes * classes)).cpu().data<long>().ToArray();
         var matrix = new long[classes, classes];
         for (int i = 0; i < classes; i++)
             for (int j = 0; j < classes; j++)
-                matrix[i, j] = confusion[i * classes + j];
-
-        return new EvaluationResult(accuracy, loss, ExpectedCalibrationError(confidence, correct), matrix, (int)n);
+                matrix[i, j] = (long)host[3 + i * classes + j];
+        return new EvaluationResult(host[1], host[0], host[2], matrix, (int)n);
     }
 
     /// <summary>ECE from each prediction's confidence [N] and whether it was right [N].</summary>
     public static double ExpectedCalibrationError(Tensor confidence, Tensor correct, int bins = CalibrationBins)
     {
         using var scope = NewDisposeScope();
+        return CalibrationError(confidence, correct, bins).item<double>();
+    }
+
+    /// <summary>ECE as a float64 scalar on the inputs' device.</summary>
+    static Tensor CalibrationError(Tensor confidence, Tensor correct, int bins)
+    {
+        using var scope = NewDisposeScope();
         var c = confidence.to_type(ScalarType.Float64);
         var bin = CalibrationBin(c, bins);
-        var counts = bincount(bin, minlength: bins).to_type(ScalarType.Float64);
         var confidenceSums = bincount(bin, c, minlength: bins);
         var correctSums = bincount(bin, correct.to_type(ScalarType.Float64), minlength: bins);
-        return correctSums.sub(confidenceSums).abs().sum().div(c.shape[0]).item<double>();
+        return correctSums.sub(confidenceSums).abs().sum().div(c.shape[0]).MoveToOuterDisposeScope();
     }
 
     /// <summary>The bin of each confidence among <paramref name="bins"/> equal-width bins of [0, 1]:

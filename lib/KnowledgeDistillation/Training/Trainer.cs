@@ -17,6 +17,10 @@ namespace KnowledgeDistillation.Training;
 /// tensor, the teacher and its cached outputs. Each epoch draws one shuffled index permutation from a seeded generator;
 /// batches are gathered from it on the device, with no per-batch copies from the host. Each batch runs in its own
 /// dispose scope, so native memory stays flat across epochs.</para>
+/// <para>No batch waits for the host: the loss sum, the correct count, the terms' sums and the divergence check
+/// accumulate as tensors on the device, and come to the host in one transfer at the end of the epoch, and every
+/// <see cref="TrainingOptions.ProgressEveryBatches"/> batches (the running loss and the divergence check). Training labels
+/// are range-checked once per run, not per batch.</para>
 /// <para>On the CPU, the same seed gives the same run, bit for bit. With a checkpoint path, every epoch ends with an
 /// atomic checkpoint, and a resumed run continues exactly where the interrupted one stopped.</para>
 /// </remarks>
@@ -104,7 +108,7 @@ public static class Trainer
         using var x = OnDevice(train.Images, device);
         using var y = OnDevice(train.Labels, device);
         using var testSet = new LabelledImages(OnDevice(test.Images, device), OnDevice(test.Labels, device), test.Split);
-        step.Prepare(device, x, options);
+        step.Prepare(device, x, y, options);
 
         var parameters = model.parameters().Concat(extraParameters).ToList();
         using var optimizer = options.Optimizer == OptimizerKind.Sgd
@@ -134,7 +138,20 @@ public static class Trainer
             using var permutation = OnDevice(drawn, device);
             using var lossSum = zeros(1, dtype: ScalarType.Float64, device: device);
             using var correct = zeros(1, dtype: ScalarType.Int64, device: device);
+            // The first batch whose loss was not finite (`batches` while there is none) and that loss. They stay on the
+            // device, so that no batch waits for the host to look at its loss; they are read at the progress points and
+            // at the end of the epoch, before any evaluation or checkpoint.
+            using var firstBad = full(1, batches, dtype: ScalarType.Int64, device: device);
+            using var badLoss = zeros(1, dtype: ScalarType.Float64, device: device);
             var termSums = new Dictionary<string, Tensor>();
+            void ThrowIfDiverged(double firstBadBatch, double lossValue)
+            {
+                if (firstBadBatch >= batches) return;
+                throw new TrainingDivergedException(
+                    $"The training loss became {lossValue} at epoch {epoch}, batch {(long)firstBadBatch + 1} of {batches}; training stopped. " +
+                    (options.CheckpointPath is not null && epoch > 1 ? $"The last good checkpoint (epoch {epoch - 1}) is {options.CheckpointPath}." : "No checkpoint was written for this epoch.") +
+                    " Lower the learning rate or check the inputs.");
+            }
             try
             {
                 for (int b = 0; b < batches; b++)
@@ -146,34 +163,41 @@ public static class Trainer
                     var labels = y.index_select(0, index);
                     optimizer.zero_grad();
                     var (loss, logits, terms) = step.Loss(x.index_select(0, index), labels, index);
-                    if (!loss.isfinite().item<bool>())
-                        throw new TrainingDivergedException(
-                            $"The training loss became {loss.item<float>()} at epoch {epoch}, batch {b + 1} of {batches}; training stopped. " +
-                            (options.CheckpointPath is not null && epoch > 1 ? $"The last good checkpoint (epoch {epoch - 1}) is {options.CheckpointPath}." : "No checkpoint was written for this epoch.") +
-                            " Lower the learning rate or check the inputs.");
                     loss.backward();
                     optimizer.step();
                     using (no_grad())
                     {
-                        lossSum.add_(loss.detach().to_type(ScalarType.Float64).mul(count));
+                        var value = loss.detach().to_type(ScalarType.Float64);
+                        // This batch's index where the loss is not finite, `batches` where it is; the smallest so far wins.
+                        firstBad.copy_(firstBad.minimum(value.isfinite().logical_not().to_type(ScalarType.Int64).mul(b - batches).add(batches).reshape(1)));
+                        badLoss.copy_(where(firstBad.eq(b), value.reshape(1), badLoss));
+                        lossSum.add_(value.mul(count));
                         correct.add_(logits.argmax(1).eq(labels).sum());
-                        foreach (var (name, value) in terms)
+                        foreach (var (name, term) in terms)
                         {
                             if (!termSums.TryGetValue(name, out var sum))
                                 termSums[name] = sum = zeros(1, dtype: ScalarType.Float64, device: device).DetachFromDisposeScope();
-                            sum.add_(value.to_type(ScalarType.Float64).mul(count));
+                            sum.add_(term.to_type(ScalarType.Float64).mul(count));
                         }
                     }
-                    if (callbacks.Progress is { } progress && ((b + 1) % options.ProgressEveryBatches == 0) && b + 1 < batches)
-                        progress(new TrainingProgress(epoch, options.Epochs, b + 1, batches, lossSum.item<double>() / (from + count), clock.Elapsed, null));
+                    if ((b + 1) % options.ProgressEveryBatches == 0 && b + 1 < batches)
+                    {
+                        var running = ToHost(firstBad, badLoss, lossSum);
+                        ThrowIfDiverged(running[0], running[1]);
+                        callbacks.Progress?.Invoke(new TrainingProgress(epoch, options.Epochs, b + 1, batches, running[2] / (from + count), clock.Elapsed, null));
+                    }
                 }
                 double seconds = epochClock.Elapsed.TotalSeconds;
+                // The epoch's one transfer: divergence, loss and correct sums, and each term's sum.
+                var names = termSums.Keys.ToList();
+                var totals = ToHost([firstBad, badLoss, lossSum, correct, .. names.Select(name => termSums[name])]);
+                ThrowIfDiverged(totals[0], totals[1]);
                 last = null;
                 if (options.EvaluateEveryEpoch || epoch == options.Epochs)
                     last = Evaluator.Evaluate(model, testSet, options.EvaluationBatchSize);
-                var record = new EpochRecord(epoch, lr, lossSum.item<double>() / n, (double)correct.item<long>() / n,
+                var record = new EpochRecord(epoch, lr, totals[2] / n, totals[3] / n,
                     last?.Loss ?? double.NaN, last?.Accuracy ?? double.NaN, last?.Ece ?? double.NaN, seconds, ProcessMemory.ResidentMegabytes(),
-                    termSums.ToDictionary(t => t.Key, t => t.Value.item<double>() / n));
+                    names.Select((name, i) => (name, totals[4 + i] / n)).ToDictionary(t => t.name, t => t.Item2));
                 history.Add(record);
                 if (options.CheckpointPath is { } path)
                     Checkpoint.Save(path, model, optimizer, shuffle, new Checkpoint.State(epoch, history, fingerprint));
@@ -189,6 +213,14 @@ public static class Trainer
         return new TrainingResult(history, last ?? Evaluator.Evaluate(model, testSet, options.EvaluationBatchSize));
     }
 
+    /// <summary>One-element tensors, in order, as doubles, in one transfer to the host (a single synchronisation with the
+    /// device). Counts below 2^53 and float64 sums come back exactly.</summary>
+    static double[] ToHost(params Tensor[] scalars)
+    {
+        using var scope = NewDisposeScope();
+        return cat(scalars.Select(t => t.to_type(ScalarType.Float64).reshape(1)).ToList(), 0).cpu().data<double>().ToArray();
+    }
+
     /// <summary>The tensor on <paramref name="device"/> as a new handle (an alias when it is there already), so that
     /// disposing it never frees the caller's tensor.</summary>
     static Tensor OnDevice(Tensor t, Device device) =>
@@ -197,13 +229,15 @@ public static class Trainer
     /// <summary>What one training step computes: the loss to minimise, the logits for accuracy, and named terms.</summary>
     interface IStep
     {
-        void Prepare(Device device, Tensor images, TrainingOptions options);
+        /// <summary>Moves what the step needs to the device and checks shapes (and, where a term uses them, the labels)
+        /// before the first batch.</summary>
+        void Prepare(Device device, Tensor images, Tensor labels, TrainingOptions options);
         (Tensor Loss, Tensor Logits, IReadOnlyDictionary<string, Tensor> Terms) Loss(Tensor images, Tensor labels, Tensor index);
     }
 
     sealed class PlainStep(nn.Module<Tensor, Tensor> model) : IStep
     {
-        public void Prepare(Device device, Tensor images, TrainingOptions options) { }
+        public void Prepare(Device device, Tensor images, Tensor labels, TrainingOptions options) { }
 
         public (Tensor, Tensor, IReadOnlyDictionary<string, Tensor>) Loss(Tensor images, Tensor labels, Tensor index)
         {
@@ -220,6 +254,7 @@ public static class Trainer
         bool needsFeatures;
         TeacherOutputs? cache;
         bool ownsCache;
+        bool labelsInRange;
 
         public void Dispose()
         {
@@ -227,7 +262,7 @@ public static class Trainer
             cache = null;
         }
 
-        public void Prepare(Device device, Tensor images, TrainingOptions options)
+        public void Prepare(Device device, Tensor images, Tensor labels, TrainingOptions options)
         {
             if (teacher is null)
             {
@@ -236,7 +271,7 @@ public static class Trainer
                 using var detached = teacherLogits!.detach();
                 cache = TeacherOutputs.FromLogits(OnDevice(detached, device));
                 ownsCache = true;
-                CheckShapes(images);
+                CheckLabels(labels, CheckShapes(images));
                 return;
             }
             teacher.to(device);
@@ -248,7 +283,7 @@ public static class Trainer
                 throw new ArgumentException(
                     $"The objective's terms {string.Join(", ", objective.Terms.Where(t => t.UsesFeatures).Select(t => $"'{t.Name}'"))} need features, " +
                     $"but {(student is IFeatureModel ? "the teacher" : "the student")} does not expose them (IFeatureModel).");
-            CheckShapes(images);
+            CheckLabels(labels, CheckShapes(images));
             var featureIndices = needsFeatures ? objective.Terms.SelectMany(t => t.TeacherFeatures).Distinct().ToList() : [];
             if (precomputed is not null)
             {
@@ -264,9 +299,18 @@ public static class Trainer
             }
         }
 
+        /// <summary>Where a term uses the labels, checks every training label once (int64, in [0, classes)), so that the
+        /// batches can skip the per-batch range check, which would make each batch wait for the host twice.</summary>
+        void CheckLabels(Tensor labels, long classes)
+        {
+            if (!objective.Terms.Any(t => t.UsesLabels)) return;
+            LossChecks.Labels(labels, labels.shape[0], classes);
+            labelsInRange = true;
+        }
+
         /// <summary>One forward of both models on four images, in evaluation mode, catches class-count and feature-shape
-        /// mismatches before any training, with the layers and shapes named.</summary>
-        void CheckShapes(Tensor images)
+        /// mismatches before any training, with the layers and shapes named. Returns the number of classes.</summary>
+        long CheckShapes(Tensor images)
         {
             using var scope = NewDisposeScope();
             using var _ = no_grad();
@@ -281,6 +325,7 @@ public static class Trainer
                 if (sOut.Logits.shape[1] != tOut.Logits.shape[1])
                     throw new ArgumentException($"The teacher has {tOut.Logits.shape[1]} classes but the student has {sOut.Logits.shape[1]}; distillation needs the same classes.");
                 objective.Compute(new DistillationBatch(sOut.Logits, tOut.Logits, null, sOut.Features, tOut.Features), skipLabelTerms: true);
+                return sOut.Logits.shape[1];
             }
             catch (ArgumentException e)
             {
@@ -314,7 +359,7 @@ public static class Trainer
                 using var _ = no_grad();
                 t = Forward(teacher!, images);
             }
-            var value = objective.Compute(new DistillationBatch(s.Logits, t.Logits, labels, s.Features, t.Features));
+            var value = objective.Compute(new DistillationBatch(s.Logits, t.Logits, labels, s.Features, t.Features) { LabelsInRange = labelsInRange });
             return (value.Total, s.Logits, value.Terms);
         }
     }

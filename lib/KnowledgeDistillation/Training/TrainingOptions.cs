@@ -74,7 +74,9 @@ public sealed record TrainingOptions
     /// such buffers between epochs; it is as fast as larger batches on a CPU.</summary>
     public int EvaluationBatchSize { get; init; } = 256;
 
-    /// <summary>How often, in batches, to report progress within an epoch.</summary>
+    /// <summary>How often, in batches, to report progress within an epoch and to read the device's divergence check (a
+    /// non-finite loss stops the run there, or at the end of the epoch). Each is one synchronisation with the device;
+    /// no other batch waits for the host.</summary>
     public int ProgressEveryBatches { get; init; } = 20;
 
     /// <summary>Checks every setting and throws an <see cref="ArgumentException"/> naming the first bad one.</summary>
