@@ -156,6 +156,8 @@ public class ReferenceResultsTests
 
         var quoted = ReferenceResults.GapPoints(ReferenceResults.Published);
         Assert.All(quoted, p => Assert.False(p.Measured));
+        Assert.Contains(quoted, p => p.Label == "Hinton 2015 · MNIST · kd");
+        Assert.Contains(quoted, p => p.Label == "RepDistiller · resnet56→resnet20 · pkt");
         var html = ChartFiles.ToHtml(ResultCharts.GapClosed([.. points, .. quoted]), embedPlotlyJs: false);
         Assert.Contains("measured here", html);
         Assert.Contains("quoted", html);

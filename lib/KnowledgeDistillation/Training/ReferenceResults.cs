@@ -14,8 +14,9 @@ namespace KnowledgeDistillation.Training;
 /// <param name="Teacher">The teacher's accuracy, percent.</param>
 /// <param name="Scratch">The student's accuracy without the teacher, percent.</param>
 /// <param name="Distilled">The distilled student's accuracy, percent.</param>
+/// <param name="Short">A short name of the source and setting for chart labels, for example <c>Hinton 2015 · MNIST</c>.</param>
 public sealed record PublishedResult(string Source, string Citation, string Dataset, string Pair, string Method,
-    double Teacher, double Scratch, double Distilled)
+    double Teacher, double Scratch, double Distilled, string Short)
 {
     /// <summary>The distilled student's accuracy minus the scratch student's, in points.</summary>
     public double Gain => Distilled - Scratch;
@@ -62,7 +63,7 @@ public sealed record DeltaComparison(string Regime, int Images, string Method, d
 
 /// <summary>One bar of <see cref="Charts.ResultCharts.GapClosed"/>: a distilled student's gain and the share of the
 /// teacher–student gap it closed.</summary>
-/// <param name="Label">For example <c>Hinton et al. 2015 · MNIST · kd</c>.</param>
+/// <param name="Label">For example <c>Hinton 2015 · MNIST · kd</c>.</param>
 /// <param name="Gain">Distilled minus scratch, in points.</param>
 /// <param name="GapClosed">Gain / (teacher − scratch); NaN when the teacher is not better.</param>
 /// <param name="Measured">True for this project's measurements, false for quoted figures.</param>
@@ -97,14 +98,14 @@ public static class ReferenceResults
         {
             // Section 3: 67 test errors (teacher), 146 (student alone), 74 (student matching soft targets at T = 20), of 10,000.
             new(Hinton, HintonPaper + ", section 3 (67, 146 and 74 test errors of 10,000)", "MNIST (test accuracy)",
-                "1200-1200 MLP with dropout and jitter → 800-800 MLP, T = 20", "kd", 99.33, 98.54, 99.26),
+                "1200-1200 MLP with dropout and jitter → 800-800 MLP, T = 20", "kd", 99.33, 98.54, 99.26, "Hinton 2015 · MNIST"),
             // Table 1: frame accuracy of the baseline acoustic model, a 10-model ensemble, and one model distilled from it.
             new(Hinton, HintonPaper + ", table 1", "speech (test frame accuracy)",
-                "ensemble of 10 acoustic models → 1 model", "kd", 61.1, 58.9, 60.8),
+                "ensemble of 10 acoustic models → 1 model", "kd", 61.1, 58.9, 60.8, "Hinton 2015 · speech"),
             // Table 5: the student sees 3% of the data; the soft targets come from the baseline trained on all of it.
             new(Hinton, HintonPaper + ", section 6, table 5", "speech, 3% of the data (test frame accuracy)",
-                "baseline on 100% → model on 3%", "kd", 58.9, 44.5, 57.0),
-            new(Tutorial, TutorialPage, "CIFAR-10 (test accuracy)", "DeepNN (4 conv) → LightNN (2 conv), T = 2", "kd", 75.10, 69.86, 70.80),
+                "baseline on 100% → model on 3%", "kd", 58.9, 44.5, 57.0, "Hinton 2015 · speech, 3% of data"),
+            new(Tutorial, TutorialPage, "CIFAR-10 (test accuracy)", "DeepNN (4 conv) → LightNN (2 conv), T = 2", "kd", 75.10, 69.86, 70.80, "PyTorch tutorial · CIFAR-10"),
         };
         // RepDistiller, table 1 (teacher and student of the same kind), the two ResNet pairs, the methods we have.
         (string Pair, double Teacher, double Student, (string Method, double Accuracy)[] Methods)[] pairs =
@@ -113,7 +114,8 @@ public static class ReferenceResults
             ("resnet32x4 → resnet8x4", 79.42, 72.50, [("kd", 73.33), ("fitnet", 73.50), ("at", 73.44), ("sp", 72.94), ("rkd", 71.90), ("pkt", 73.64)]),
         ];
         foreach (var (pair, teacher, student, methods) in pairs)
-            list.AddRange(methods.Select(m => new PublishedResult(RepDistiller, RepDistillerTable, "CIFAR-100 (test accuracy)", pair, m.Method, teacher, student, m.Accuracy)));
+            list.AddRange(methods.Select(m => new PublishedResult(RepDistiller, RepDistillerTable, "CIFAR-100 (test accuracy)", pair, m.Method, teacher, student, m.Accuracy,
+                $"RepDistiller · {pair.Replace(" → ", "→", StringComparison.Ordinal)}")));
         return list;
     }
 
@@ -221,7 +223,7 @@ public static class ReferenceResults
     public static IReadOnlyList<GapPoint> GapPoints(IReadOnlyList<PublishedResult> published)
     {
         ArgumentNullException.ThrowIfNull(published);
-        return [.. published.Select(p => new GapPoint($"{p.Source} · {p.Dataset.Split(" (")[0]} · {p.Pair.Split(',')[0]} · {p.Method}", p.Gain, p.GapClosed, Measured: false))];
+        return [.. published.Select(p => new GapPoint($"{p.Short} · {p.Method}", p.Gain, p.GapClosed, Measured: false))];
     }
 
     /// <summary>This run's methods as <see cref="GapPoint"/>s (measured): per regime, each method's mean accuracy against
