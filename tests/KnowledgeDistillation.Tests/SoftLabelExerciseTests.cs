@@ -29,8 +29,8 @@ public class SoftLabelExerciseTests
     [Fact]
     public void One_hot_accepts_the_library_and_a_hand_written_answer()
     {
-        Accepted(Check.OneHot(SoftLabelStats.OneHot));
-        Accepted(Check.OneHot((y, classes) =>
+        Accepted(SoftLabelChecks.CheckOneHot(SoftLabelStats.OneHot));
+        Accepted(SoftLabelChecks.CheckOneHot((y, classes) =>
         {
             var result = zeros(y.shape[0], classes);
             for (int i = 0; i < y.shape[0]; i++) result[i, y[i].item<long>()] = tensor(1f);
@@ -41,14 +41,14 @@ public class SoftLabelExerciseTests
     [Fact]
     public void One_hot_names_each_mistake()
     {
-        Rejected(Check.OneHot((y, classes) => F.one_hot(y, classes)), "dtype Int64");
-        Rejected(Check.OneHot((y, classes) => F.one_hot(y).to_type(ScalarType.Float32)), "one per class, 10");
-        Rejected(Check.OneHot((y, classes) => F.one_hot(y, classes).to_type(ScalarType.Float32).t()), "transposed");
-        Rejected(Check.OneHot((y, classes) => F.one_hot(y.add(1).remainder(classes), classes).to_type(ScalarType.Float32)), "one column off");
-        Rejected(Check.OneHot((y, classes) => y.to_type(ScalarType.Float32)), "should be [5, 10]");
-        Rejected(Check.OneHot((y, classes) => y.add_(0).unsqueeze(1).mul(0).expand(-1, classes).to_type(ScalarType.Float32)), "row 0 (label 3)");
-        Rejected(Check.OneHot((y, classes) => throw new NotImplementedException("todo")), "threw NotImplementedException: todo");
-        Rejected(Check.OneHot((y, classes) => null!), "returned null");
+        Rejected(SoftLabelChecks.CheckOneHot((y, classes) => F.one_hot(y, classes)), "dtype Int64");
+        Rejected(SoftLabelChecks.CheckOneHot((y, classes) => F.one_hot(y).to_type(ScalarType.Float32)), "one per class, 10");
+        Rejected(SoftLabelChecks.CheckOneHot((y, classes) => F.one_hot(y, classes).to_type(ScalarType.Float32).t()), "transposed");
+        Rejected(SoftLabelChecks.CheckOneHot((y, classes) => F.one_hot(y.add(1).remainder(classes), classes).to_type(ScalarType.Float32)), "one column off");
+        Rejected(SoftLabelChecks.CheckOneHot((y, classes) => y.to_type(ScalarType.Float32)), "should be [5, 10]");
+        Rejected(SoftLabelChecks.CheckOneHot((y, classes) => y.add_(0).unsqueeze(1).mul(0).expand(-1, classes).to_type(ScalarType.Float32)), "row 0 (label 3)");
+        Rejected(SoftLabelChecks.CheckOneHot((y, classes) => throw new NotImplementedException("todo")), "threw NotImplementedException: todo");
+        Rejected(SoftLabelChecks.CheckOneHot((y, classes) => null!), "returned null");
     }
 
     // ---- entropy ----
@@ -56,23 +56,23 @@ public class SoftLabelExerciseTests
     [Fact]
     public void Entropy_accepts_the_library_and_a_clamped_answer()
     {
-        Accepted(Check.Entropy(SoftTargets.Entropy));
-        Accepted(Check.Entropy(p => p.mul(p.clamp_min(1e-12).log()).sum(-1).neg()));
+        Accepted(SoftLabelChecks.CheckEntropy(SoftTargets.Entropy));
+        Accepted(SoftLabelChecks.CheckEntropy(p => p.mul(p.clamp_min(1e-12).log()).sum(-1).neg()));
     }
 
     [Fact]
     public void Entropy_names_each_mistake()
     {
-        Rejected(Check.Entropy(p => p.mul(p.log()).sum(-1).neg()), "0 · log 0");
-        Rejected(Check.Entropy(p => p.mul(p.clamp_min(1e-12).log()).sum(-1)), "sign is wrong");
-        Rejected(Check.Entropy(p => p.mul(p.clamp_min(1e-12).log2()).sum(-1).neg()), "bits");
-        Rejected(Check.Entropy(p => p.mul(p.clamp_min(1e-12).log10()).sum(-1).neg()), "log base 10");
-        Rejected(Check.Entropy(p => p.mul(p.clamp_min(1e-12).log()).mean([-1]).neg()), "averaged over the classes");
-        Rejected(Check.Entropy(p => p.mul(p.clamp_min(1e-12).log()).neg()), "sum them over the classes");
-        Rejected(Check.Entropy(p => p.mul(p.clamp_min(1e-12).log()).sum().neg()), "the sum of all rows' entropies");
-        Rejected(Check.Entropy(p => p.mul(p.clamp_min(1e-12).log()).sum(-1).neg().mean()), "the mean over the rows");
-        Rejected(Check.Entropy(p => p.clamp_min_(1e-12).log().mul(p).sum(-1).neg()), "in place");
-        Rejected(Check.Entropy(p => p.mul(p.clamp_min(1e-12).log()).sum(-1).neg().add(0.1)), "for the uniform row");
+        Rejected(SoftLabelChecks.CheckEntropy(p => p.mul(p.log()).sum(-1).neg()), "0 · log 0");
+        Rejected(SoftLabelChecks.CheckEntropy(p => p.mul(p.clamp_min(1e-12).log()).sum(-1)), "sign is wrong");
+        Rejected(SoftLabelChecks.CheckEntropy(p => p.mul(p.clamp_min(1e-12).log2()).sum(-1).neg()), "bits");
+        Rejected(SoftLabelChecks.CheckEntropy(p => p.mul(p.clamp_min(1e-12).log10()).sum(-1).neg()), "log base 10");
+        Rejected(SoftLabelChecks.CheckEntropy(p => p.mul(p.clamp_min(1e-12).log()).mean([-1]).neg()), "averaged over the classes");
+        Rejected(SoftLabelChecks.CheckEntropy(p => p.mul(p.clamp_min(1e-12).log()).neg()), "sum them over the classes");
+        Rejected(SoftLabelChecks.CheckEntropy(p => p.mul(p.clamp_min(1e-12).log()).sum().neg()), "the sum of all rows' entropies");
+        Rejected(SoftLabelChecks.CheckEntropy(p => p.mul(p.clamp_min(1e-12).log()).sum(-1).neg().mean()), "the mean over the rows");
+        Rejected(SoftLabelChecks.CheckEntropy(p => p.clamp_min_(1e-12).log().mul(p).sum(-1).neg()), "in place");
+        Rejected(SoftLabelChecks.CheckEntropy(p => p.mul(p.clamp_min(1e-12).log()).sum(-1).neg().add(0.1)), "for the uniform row");
     }
 
     // ---- the class-similarity matrix ----
@@ -86,33 +86,33 @@ public class SoftLabelExerciseTests
     [Fact]
     public void Average_soft_labels_accept_the_library_and_a_loop()
     {
-        Accepted(Check.AverageSoftLabels((p, y) => SoftLabelStats.AverageSoftLabels(p, y)));
-        Accepted(Check.AverageSoftLabels(Reference));
+        Accepted(SoftLabelChecks.CheckAverageSoftLabels((p, y) => SoftLabelStats.AverageSoftLabels(p, y)));
+        Accepted(SoftLabelChecks.CheckAverageSoftLabels(Reference));
     }
 
     [Fact]
     public void Average_soft_labels_name_each_mistake()
     {
         int Classes(Tensor p) => (int)p.shape[1];
-        Rejected(Check.AverageSoftLabels((p, y) => Reference(p, y).t()), "swapped");
-        Rejected(Check.AverageSoftLabels((p, y) => stack(Enumerable.Range(0, Classes(p)).Select(c => p[y.eq(c)].sum([0])).ToArray())), "a sum, not an average");
-        Rejected(Check.AverageSoftLabels((p, y) => stack(Enumerable.Range(0, Classes(p)).Select(c => p[y.eq(c)].sum([0]).div(y.shape[0])).ToArray())), "divided by N = 12");
-        Rejected(Check.AverageSoftLabels((p, y) => p.mean([0]).unsqueeze(0).expand(Classes(p), -1)), "all the images");
-        Rejected(Check.AverageSoftLabels((p, y) => eye(Classes(p))), "average hard label");
-        Rejected(Check.AverageSoftLabels((p, y) => Reference(p, y)[TensorIndex.Slice(0, 3)]), "should be [4, 4]");
-        Rejected(Check.AverageSoftLabels((p, y) => Reference(p, y).mul(0.9)), "sum to");
-        Rejected(Check.AverageSoftLabels((p, y) => Reference(p, y).flip(0)), "row 0 is");
+        Rejected(SoftLabelChecks.CheckAverageSoftLabels((p, y) => Reference(p, y).t()), "swapped");
+        Rejected(SoftLabelChecks.CheckAverageSoftLabels((p, y) => stack(Enumerable.Range(0, Classes(p)).Select(c => p[y.eq(c)].sum([0])).ToArray())), "a sum, not an average");
+        Rejected(SoftLabelChecks.CheckAverageSoftLabels((p, y) => stack(Enumerable.Range(0, Classes(p)).Select(c => p[y.eq(c)].sum([0]).div(y.shape[0])).ToArray())), "divided by N = 12");
+        Rejected(SoftLabelChecks.CheckAverageSoftLabels((p, y) => p.mean([0]).unsqueeze(0).expand(Classes(p), -1)), "all the images");
+        Rejected(SoftLabelChecks.CheckAverageSoftLabels((p, y) => eye(Classes(p))), "average hard label");
+        Rejected(SoftLabelChecks.CheckAverageSoftLabels((p, y) => Reference(p, y)[TensorIndex.Slice(0, 3)]), "should be [4, 4]");
+        Rejected(SoftLabelChecks.CheckAverageSoftLabels((p, y) => Reference(p, y).mul(0.9)), "sum to");
+        Rejected(SoftLabelChecks.CheckAverageSoftLabels((p, y) => Reference(p, y).flip(0)), "row 0 is");
     }
 
     [Fact]
     public void Checks_leave_no_tensors_behind()
     {
-        Check.Entropy(SoftTargets.Entropy); // warm up any lazily created tensors
+        SoftLabelChecks.CheckEntropy(SoftTargets.Entropy); // warm up any lazily created tensors
         using var scope = NewDisposeScope();
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        Check.OneHot(SoftLabelStats.OneHot);
-        Check.Entropy(SoftTargets.Entropy);
-        Check.AverageSoftLabels(Reference);
+        SoftLabelChecks.CheckOneHot(SoftLabelStats.OneHot);
+        SoftLabelChecks.CheckEntropy(SoftTargets.Entropy);
+        SoftLabelChecks.CheckAverageSoftLabels(Reference);
         Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 }

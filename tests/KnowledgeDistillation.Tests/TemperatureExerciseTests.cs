@@ -35,27 +35,27 @@ public class TemperatureExerciseTests
     [Fact]
     public void Softmax_accepts_the_library_and_a_stable_hand_written_answer()
     {
-        Accepted(Check.SoftmaxWithTemperature((z, T) => SoftTargets.Probabilities(z, T)));
-        Accepted(Check.SoftmaxWithTemperature(StableSoftmax));
-        Accepted(Check.SoftmaxWithTemperature((z, T) => F.softmax(z / T, -1)));
+        Accepted(TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => SoftTargets.Probabilities(z, T)));
+        Accepted(TemperatureChecks.CheckSoftmaxWithTemperature(StableSoftmax));
+        Accepted(TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => F.softmax(z / T, -1)));
     }
 
     [Fact]
     public void Softmax_names_each_mistake()
     {
-        Rejected(Check.SoftmaxWithTemperature((z, T) => F.softmax(z, -1)), "divide the logits by T before the softmax");
-        Rejected(Check.SoftmaxWithTemperature((z, T) => F.softmax(z * T, -1)), "do not multiply");
-        Rejected(Check.SoftmaxWithTemperature((z, T) => F.softmax(z / T, 0)), "dimension 0");
-        Rejected(Check.SoftmaxWithTemperature((z, T) => F.log_softmax(z / T, -1)), "log-probabilities");
-        Rejected(Check.SoftmaxWithTemperature((z, T) => F.softmax(z, -1) / T), "divided the probabilities by T");
-        Rejected(Check.SoftmaxWithTemperature((z, T) => (z / T).exp()), "do not sum to 1");
-        Rejected(Check.SoftmaxWithTemperature((z, T) => (z / T).exp() / (z / T).exp().sum()), "do not sum to 1");
-        Rejected(Check.SoftmaxWithTemperature((z, T) => (z / T).exp() / (z / T).exp().sum(-1)), "keepdim");
-        Rejected(Check.SoftmaxWithTemperature((z, T) => { var e = (z / T).exp(); return e / e.sum(-1, keepdim: true); }), "exp(200)");
-        Rejected(Check.SoftmaxWithTemperature((z, T) => F.softmax(z.div_(T), -1)), "in place");
-        Rejected(Check.SoftmaxWithTemperature((z, T) => F.softmax(z / T, -1).sum(-1)), "keepdim: true");
-        Rejected(Check.SoftmaxWithTemperature((z, T) => F.softmax(z / T, -1) + 0.001), "do not sum to 1");
-        Rejected(Check.SoftmaxWithTemperature((z, T) => F.softmax(z / (T + 0.1), -1)), "differ from softmax(logits / T)");
+        Rejected(TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => F.softmax(z, -1)), "divide the logits by T before the softmax");
+        Rejected(TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => F.softmax(z * T, -1)), "do not multiply");
+        Rejected(TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => F.softmax(z / T, 0)), "dimension 0");
+        Rejected(TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => F.log_softmax(z / T, -1)), "log-probabilities");
+        Rejected(TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => F.softmax(z, -1) / T), "divided the probabilities by T");
+        Rejected(TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => (z / T).exp()), "do not sum to 1");
+        Rejected(TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => (z / T).exp() / (z / T).exp().sum()), "do not sum to 1");
+        Rejected(TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => (z / T).exp() / (z / T).exp().sum(-1)), "keepdim");
+        Rejected(TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => { var e = (z / T).exp(); return e / e.sum(-1, keepdim: true); }), "exp(200)");
+        Rejected(TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => F.softmax(z.div_(T), -1)), "in place");
+        Rejected(TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => F.softmax(z / T, -1).sum(-1)), "keepdim: true");
+        Rejected(TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => F.softmax(z / T, -1) + 0.001), "do not sum to 1");
+        Rejected(TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => F.softmax(z / (T + 0.1), -1)), "differ from softmax(logits / T)");
     }
 
     // ---- the distillation loss ----
@@ -65,8 +65,8 @@ public class TemperatureExerciseTests
     [Fact]
     public void Soft_loss_accepts_the_library_and_a_hand_written_answer()
     {
-        Accepted(Check.SoftLoss((z, v, T) => HintonKDLoss.SoftLoss(z, v, T)));
-        Accepted(Check.SoftLoss((z, v, T) =>
+        Accepted(TemperatureChecks.CheckSoftLoss((z, v, T) => HintonKDLoss.SoftLoss(z, v, T)));
+        Accepted(TemperatureChecks.CheckSoftLoss((z, v, T) =>
         {
             var logP = F.log_softmax(v.detach() / T, -1);
             var logQ = F.log_softmax(z / T, -1);
@@ -77,30 +77,30 @@ public class TemperatureExerciseTests
     [Fact]
     public void Soft_loss_names_each_mistake()
     {
-        Rejected(Check.SoftLoss((z, v, T) => Kl(v.detach() / T, z / T) * T), "Hinton's factor is T²");
-        Rejected(Check.SoftLoss((z, v, T) => Kl(v.detach() / T, z / T)), "forgot the T² factor");
-        Rejected(Check.SoftLoss((z, v, T) => Kl(v.detach() / T, z / T) * (T * T * z.shape[0])), "summed over the batch");
-        Rejected(Check.SoftLoss((z, v, T) => Kl(v.detach() / T, z / T) * (T * T / z.shape[1])), "averaged over every element");
-        Rejected(Check.SoftLoss((z, v, T) => Kl(z / T, v.detach() / T) * (T * T)), "swapped");
-        Rejected(Check.SoftLoss((z, v, T) => Kl(v.detach(), z) * (T * T)), "did not divide the logits by T");
-        Rejected(Check.SoftLoss((z, v, T) => Kl(v.detach(), z / T) * (T * T)), "only the student's");
-        Rejected(Check.SoftLoss((z, v, T) => Kl(v.detach() / T, z) * (T * T)), "only the teacher's");
-        Rejected(Check.SoftLoss((z, v, T) => KLDivergence.SoftCrossEntropy(F.log_softmax(z / T, -1), F.softmax(v.detach() / T, -1)) * (T * T)), "cross-entropy form");
-        Rejected(Check.SoftLoss((z, v, T) => F.kl_div(F.log_softmax(z / T, -1), F.log_softmax(v.detach() / T, -1), log_target: true, reduction: nn.Reduction.None).sum(-1) * (T * T)), "one loss per example");
-        Rejected(Check.SoftLoss((z, v, T) => (Kl(v.detach() / T, z / T) * (T * T)).detach()), "no gradient");
-        Rejected(Check.SoftLoss((z, v, T) => Kl(v / T, z / T) * (T * T)), "teacher.detach()");
-        Rejected(Check.SoftLoss((z, v, T) => Kl(v.detach() / T, z / T) * (T * T) + 0.5), "expected T²·KL");
-        Rejected(Check.SoftLoss((z, v, T) => throw new InvalidOperationException("oops")), "threw InvalidOperationException: oops");
+        Rejected(TemperatureChecks.CheckSoftLoss((z, v, T) => Kl(v.detach() / T, z / T) * T), "Hinton's factor is T²");
+        Rejected(TemperatureChecks.CheckSoftLoss((z, v, T) => Kl(v.detach() / T, z / T)), "forgot the T² factor");
+        Rejected(TemperatureChecks.CheckSoftLoss((z, v, T) => Kl(v.detach() / T, z / T) * (T * T * z.shape[0])), "summed over the batch");
+        Rejected(TemperatureChecks.CheckSoftLoss((z, v, T) => Kl(v.detach() / T, z / T) * (T * T / z.shape[1])), "averaged over every element");
+        Rejected(TemperatureChecks.CheckSoftLoss((z, v, T) => Kl(z / T, v.detach() / T) * (T * T)), "swapped");
+        Rejected(TemperatureChecks.CheckSoftLoss((z, v, T) => Kl(v.detach(), z) * (T * T)), "did not divide the logits by T");
+        Rejected(TemperatureChecks.CheckSoftLoss((z, v, T) => Kl(v.detach(), z / T) * (T * T)), "only the student's");
+        Rejected(TemperatureChecks.CheckSoftLoss((z, v, T) => Kl(v.detach() / T, z) * (T * T)), "only the teacher's");
+        Rejected(TemperatureChecks.CheckSoftLoss((z, v, T) => KLDivergence.SoftCrossEntropy(F.log_softmax(z / T, -1), F.softmax(v.detach() / T, -1)) * (T * T)), "cross-entropy form");
+        Rejected(TemperatureChecks.CheckSoftLoss((z, v, T) => F.kl_div(F.log_softmax(z / T, -1), F.log_softmax(v.detach() / T, -1), log_target: true, reduction: nn.Reduction.None).sum(-1) * (T * T)), "one loss per example");
+        Rejected(TemperatureChecks.CheckSoftLoss((z, v, T) => (Kl(v.detach() / T, z / T) * (T * T)).detach()), "no gradient");
+        Rejected(TemperatureChecks.CheckSoftLoss((z, v, T) => Kl(v / T, z / T) * (T * T)), "teacher.detach()");
+        Rejected(TemperatureChecks.CheckSoftLoss((z, v, T) => Kl(v.detach() / T, z / T) * (T * T) + 0.5), "expected T²·KL");
+        Rejected(TemperatureChecks.CheckSoftLoss((z, v, T) => throw new InvalidOperationException("oops")), "threw InvalidOperationException: oops");
     }
 
     [Fact]
     public void Checks_leave_no_tensors_behind()
     {
-        Check.SoftLoss((z, v, T) => HintonKDLoss.SoftLoss(z, v, T)); // warm up
+        TemperatureChecks.CheckSoftLoss((z, v, T) => HintonKDLoss.SoftLoss(z, v, T)); // warm up
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        Check.SoftmaxWithTemperature(StableSoftmax);
-        Check.SoftLoss((z, v, T) => HintonKDLoss.SoftLoss(z, v, T));
-        Check.SoftmaxWithTemperature((z, T) => F.softmax(z, -1));
+        TemperatureChecks.CheckSoftmaxWithTemperature(StableSoftmax);
+        TemperatureChecks.CheckSoftLoss((z, v, T) => HintonKDLoss.SoftLoss(z, v, T));
+        TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => F.softmax(z, -1));
         Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 }

@@ -7,17 +7,18 @@ using F = TorchSharp.torch.nn.functional;
 namespace KnowledgeDistillation.Exercises;
 
 /// <summary>
-/// Self-checks for the notebooks' exercises. Each takes the learner's function, runs it on fixed inputs, compares it
-/// with the library's version, and returns a <see cref="CheckResult"/> whose message says what is wrong (wrong shape,
-/// rows that do not sum to 1, a forgotten division by T, …) or that the answer is right.
+/// Self-checks for the exercises of notebook 01 (soft and hard labels). Like every <c>XChecks</c> class of this
+/// namespace, each <c>CheckY</c> takes the learner's function, runs it on fixed inputs, compares it with the library's
+/// version, and returns a <see cref="CheckResult"/> whose message says what is wrong (wrong shape, rows that do not sum
+/// to 1, 0 · log 0, …) or that the answer is right.
 /// </summary>
-public static partial class Check
+public static class SoftLabelChecks
 {
     /// <summary>
     /// Notebook 01: hard labels (硬標籤) as distributions. Checks <c>Tensor MyOneHot(Tensor y, int classes)</c>, which
     /// should return float one-hot rows [N, classes], as <see cref="SoftLabelStats.OneHot"/> does.
     /// </summary>
-    public static CheckResult OneHot(Func<Tensor, int, Tensor> mine)
+    public static CheckResult CheckOneHot(Func<Tensor, int, Tensor> mine)
     {
         ArgumentNullException.ThrowIfNull(mine);
         using var scope = NewDisposeScope();
@@ -50,7 +51,7 @@ public static partial class Check
     /// Notebook 01: entropy. Checks <c>Tensor MyEntropy(Tensor p)</c>, which should return <c>H(p) = −Σ p log p</c> in nats
     /// for each row of p [N, C], shape [N], with <c>0 · log 0 = 0</c> (as <see cref="SoftTargets.Entropy"/>).
     /// </summary>
-    public static CheckResult Entropy(Func<Tensor, Tensor> mine)
+    public static CheckResult CheckEntropy(Func<Tensor, Tensor> mine)
     {
         ArgumentNullException.ThrowIfNull(mine);
         using var scope = NewDisposeScope();
@@ -102,7 +103,7 @@ public static partial class Check
     /// return the [C, C] matrix whose row c is the mean of the soft labels p [N, C] of the images with label c (as
     /// <see cref="SoftLabelStats.AverageSoftLabels"/>).
     /// </summary>
-    public static CheckResult AverageSoftLabels(Func<Tensor, Tensor, Tensor> mine)
+    public static CheckResult CheckAverageSoftLabels(Func<Tensor, Tensor, Tensor> mine)
     {
         ArgumentNullException.ThrowIfNull(mine);
         using var scope = NewDisposeScope();

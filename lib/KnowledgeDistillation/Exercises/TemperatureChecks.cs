@@ -5,14 +5,15 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace KnowledgeDistillation.Exercises;
 
-public static partial class Check
+/// <summary>Self-checks for the exercises of notebook 02 (temperature): softmax at temperature T and Hinton's soft loss.</summary>
+public static class TemperatureChecks
 {
     /// <summary>
     /// Notebook 02: softmax with temperature (溫度). Checks <c>Tensor MySoftmaxWithTemperature(Tensor logits, double T)</c>,
     /// which should return <c>softmax(logits / T)</c> over the last dimension (as <see cref="SoftTargets.Probabilities"/>),
     /// at T = 4, 0.5 and 1, and stay finite for large logits.
     /// </summary>
-    public static CheckResult SoftmaxWithTemperature(Func<Tensor, double, Tensor> mine)
+    public static CheckResult CheckSoftmaxWithTemperature(Func<Tensor, double, Tensor> mine)
     {
         ArgumentNullException.ThrowIfNull(mine);
         using var scope = NewDisposeScope();
@@ -68,7 +69,7 @@ public static partial class Check
     /// and <c>q_T = softmax(student / T)</c>, a gradient that reaches the student's logits and none that reaches the
     /// teacher's (as <see cref="HintonKDLoss.SoftLoss"/>).
     /// </summary>
-    public static CheckResult SoftLoss(Func<Tensor, Tensor, double, Tensor> mine)
+    public static CheckResult CheckSoftLoss(Func<Tensor, Tensor, double, Tensor> mine)
     {
         ArgumentNullException.ThrowIfNull(mine);
         using var scope = NewDisposeScope();
