@@ -190,8 +190,10 @@ public static class Reproduction
         teacher.to(device);
         var teacherClock = Stopwatch.StartNew();
         EvaluationResult teacherResult;
-        using (var testOnDevice = new LabelledImages(OnDevice(testSet.Images, device), OnDevice(testSet.Labels, device), testSet.Split))
-            teacherResult = Evaluator.Evaluate(teacher, testOnDevice);
+        // The test set and each seed's training subset go to the device once and serve every run (the trainer aliases
+        // tensors that are on its device already instead of copying them).
+        using var testOnDevice = ToDevice(testSet, device);
+        teacherResult = Evaluator.Evaluate(teacher, testOnDevice);
         var callbacks = new TrainingCallbacks { Cancellation = cancellation };
 
         foreach (var regime in settings.Regimes)
@@ -200,7 +202,7 @@ public static class Reproduction
             foreach (var seed in settings.Seeds)
             {
                 using var subset = regime.Images is { } k && k < train.Count ? train.BalancedSubset(k, seed) : null;
-                var data = subset ?? train;
+                using var data = ToDevice(subset ?? train, device);
                 var options = settings.Training with { Epochs = regime.Epochs, Seed = seed, CheckpointPath = null, Resume = false };
                 // One teacher pass per subset, shared by every method (its outputs do not depend on the method).
                 using var shared = options.CacheTeacherOutputs && settings.Methods.Count > 0
@@ -209,7 +211,7 @@ public static class Reproduction
 
                 var runClock = Stopwatch.StartNew();
                 var scratch = NewStudent(settings.Student, seed);
-                var result = Trainer.Train(scratch, data, testSet, options, callbacks);
+                var result = Trainer.Train(scratch, data, testOnDevice, options, callbacks);
                 Add(Row(regime, data.Count, Scratch, seed, result, runClock));
                 scratch.Dispose();
 
@@ -218,7 +220,7 @@ public static class Reproduction
                     runClock.Restart();
                     var student = NewStudent(settings.Student, seed);
                     var objective = DistillationMethods.Build(method, (IFeatureModel)student, teacherFeatures, settings.Method);
-                    result = Trainer.Distill(student, teacher, objective, data, testSet, options, callbacks, shared);
+                    result = Trainer.Distill(student, teacher, objective, data, testOnDevice, options, callbacks, shared);
                     Add(Row(regime, data.Count, DistillationMethods.Name(method), seed, result, runClock));
                     student.Dispose();
                     foreach (var term in objective.Terms) term.Trainable?.Dispose();
@@ -405,6 +407,10 @@ public static class Reproduction
 
     static ReproductionRow Row(ReproductionRegime regime, int images, string method, long seed, TrainingResult result, Stopwatch clock) =>
         new(regime.Name, images, method, seed, result.Final.Accuracy, result.Final.Loss, result.Final.Ece, clock.Elapsed.TotalSeconds);
+
+    /// <summary>The images and labels on <paramref name="device"/>, as new handles that are safe to dispose.</summary>
+    static LabelledImages ToDevice(LabelledImages data, Device device) =>
+        new(OnDevice(data.Images, device), OnDevice(data.Labels, device), data.Split);
 
     /// <summary>A new handle on <paramref name="device"/> (an alias when it is there already), safe to dispose.</summary>
     static Tensor OnDevice(Tensor t, Device device) =>
