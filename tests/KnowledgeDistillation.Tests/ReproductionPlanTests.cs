@@ -23,6 +23,8 @@ public class ReproductionPlanTests
         Assert.Equal(2 + 60, plan.TotalSteps);
         Assert.Equal("cpu", plan.Settings.Training.Device);
         Assert.Contains(plan.Describe(), l => l.Contains("1 teacher(s) × 60 student runs = 60 runs", StringComparison.Ordinal));
+        // Teacher: 2 epochs × ⌈10,000 / 128⌉ = 2 × 79; students: 3 seeds × 10 × (1 × ⌈5,000 / 128⌉ + 4 × ⌈1,000 / 128⌉) = 30 × (40 + 32).
+        Assert.Equal(2 * 79 + 30 * (40 + 32), plan.OptimizerSteps());
     }
 
     [Fact]
@@ -50,6 +52,8 @@ public class ReproductionPlanTests
         Assert.All(plan.Teachers, t => Assert.Null(t.Images));
         Assert.Contains(plan.Settings.Regimes, r => r.Images is null);
         Assert.Equal("cuda:0", plan.Settings.Training.Device);
+        // 2 teachers × 15 × 469, and per teacher 3 seeds × 10 runs × (10 × 469 + 30 × 8).
+        Assert.Equal(2 * 15 * 469 + 2 * 30 * (10 * 469 + 30 * 8), plan.OptimizerSteps());
         var settings = plan.SettingsFor(plan.Teachers[1]);
         Assert.Equal((15, (int?)null, 1e-3), (settings.TeacherEpochs, settings.TeacherImages, settings.TeacherLearningRate));
     }

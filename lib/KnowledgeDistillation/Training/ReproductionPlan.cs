@@ -111,6 +111,18 @@ public sealed record ReproductionPlan(string Name, IReadOnlyList<TeacherPlan> Te
     /// <summary>Progress steps of <see cref="Run"/>: every teacher epoch and every student run.</summary>
     public int TotalSteps => Teachers.Sum(t => t.Epochs) + Teachers.Count * StudentRunsPerTeacher;
 
+    /// <summary>Optimiser steps of the whole plan (teachers and students), a device-independent measure of its size: each
+    /// epoch of n images is ⌈n / batch size⌉ steps.</summary>
+    /// <param name="trainImages">The training set's size, for regimes and teachers that use all of it.</param>
+    public long OptimizerSteps(int trainImages = 60_000)
+    {
+        int batch = Settings.Training.BatchSize;
+        long StepsPerEpoch(int? images) => (long)Math.Ceiling((double)Math.Min(images ?? trainImages, trainImages) / batch);
+        long teachers = Teachers.Sum(t => t.Epochs * StepsPerEpoch(t.Images));
+        long students = Teachers.Count * Settings.Seeds.Count * (1L + Settings.Methods.Count) * Settings.Regimes.Sum(r => r.Epochs * StepsPerEpoch(r.Images));
+        return teachers + students;
+    }
+
     /// <summary>The plan as lines of text: the teachers, then the table's settings, then the notes.</summary>
     public IReadOnlyList<string> Describe()
     {
@@ -118,7 +130,7 @@ public sealed record ReproductionPlan(string Name, IReadOnlyList<TeacherPlan> Te
         lines.AddRange(Teachers.Select(t =>
             $"teacher {t.Model}: retrained from scratch for {t.Epochs} epoch(s) on {(t.Images is { } n ? $"{n:N0}" : "all")} training images, Adam lr {t.LearningRate:0.####}"));
         lines.AddRange(Reproduction.DescribeSettings(Settings));
-        lines.Add($"{Teachers.Count} teacher(s) × {StudentRunsPerTeacher} student runs = {Teachers.Count * StudentRunsPerTeacher} runs");
+        lines.Add($"{Teachers.Count} teacher(s) × {StudentRunsPerTeacher} student runs = {Teachers.Count * StudentRunsPerTeacher} runs, {OptimizerSteps():N0} optimiser steps in all");
         lines.AddRange(Notes);
         return lines;
     }
