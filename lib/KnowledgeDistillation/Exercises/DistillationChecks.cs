@@ -62,17 +62,10 @@ public static class DistillationChecks
             return new CheckResult(false, $"Not yet: right for T = {T}, α = {alpha}, but not for T = {T2}, α = {alpha2}. Use the parameters T and alpha, not fixed numbers.");
 
         // Gradients: the student's logits get one, the teacher's must not (the teacher is frozen).
-        var zGrad = z.clone().requires_grad_(true);
-        var vGrad = v.clone().requires_grad_(true);
-        var (withGrad, gradFailure) = MistakeFinder.Call(() => myHintonLoss(zGrad, vGrad, y.clone(), T, alpha), "MyHintonLoss");
-        if (gradFailure is not null) return gradFailure;
-        if (!withGrad!.requires_grad)
-            return new CheckResult(false, "Not yet: the value is right but carries no gradient to the student's logits. Do not detach them or go through .item() / arrays; keep the computation in tensors.");
-        withGrad.sum().backward();
-        if (zGrad.grad is null || zGrad.grad.abs().sum().item<double>() == 0)
-            return new CheckResult(false, "Not yet: the value is right but no gradient reaches the student's logits.");
-        if (vGrad.grad is not null && vGrad.grad.abs().sum().item<double>() > 0)
-            return new CheckResult(false, "Not yet: the value is right, but gradients flow into the teacher's logits. Detach them (teacherLogits.detach()): the teacher is frozen, and in training its logits come from a forward pass under no_grad.");
+        var flow = MistakeFinder.GradientFlow((student, teacher) => myHintonLoss(student, teacher, y.clone(), T, alpha), z, v, "MyHintonLoss", "logits",
+            "the value is right but carries no gradient to the student's logits. Do not detach them or go through .item() / arrays; keep the computation in tensors.",
+            "the value is right, but gradients flow into the teacher's logits. Detach them (teacherLogits.detach()): the teacher is frozen, and in training its logits come from a forward pass under no_grad.");
+        if (flow is not null) return flow;
         return new CheckResult(true, verdict.Message + " The student gets gradients and the teacher none.");
     }
 

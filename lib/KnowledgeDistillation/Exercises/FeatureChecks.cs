@@ -84,20 +84,11 @@ public static class FeatureChecks
         if (!verdict.Passed) return verdict;
 
         // Gradients: the student and the regressor learn; the teacher is a constant.
-        var sGrad = s.clone().requires_grad_(true);
-        var tGrad = t.clone().requires_grad_(true);
-        foreach (var p in regressor.parameters()) p.grad?.zero_();
-        var (withGrad, gradFailure) = MistakeFinder.Call(() => myHintLoss(sGrad, tGrad, regressor), "MyHintLoss");
-        if (gradFailure is not null) return gradFailure;
-        if (!withGrad!.requires_grad)
-            return new CheckResult(false, "Not yet: the value is right but carries no gradient. Keep the computation in tensors, and do not detach the student's features.");
-        withGrad.backward();
-        if (sGrad.grad is null || sGrad.grad.abs().sum().item<double>() == 0)
-            return new CheckResult(false, "Not yet: the value is right but no gradient reaches the student's features.");
-        if (regressor.parameters().All(p => p.grad is null || p.grad.abs().sum().item<double>() == 0))
-            return new CheckResult(false, "Not yet: the value is right but the regressor gets no gradient; it must train together with the student.");
-        if (tGrad.grad is not null && tGrad.grad.abs().sum().item<double>() > 0)
-            return new CheckResult(false, "Not yet: the value is right, but gradients flow into the teacher's features. Detach them (teacherFeatures.detach()): the teacher is frozen.");
+        var flow = MistakeFinder.GradientFlow((student, teacher) => myHintLoss(student, teacher, regressor), s, t, "MyHintLoss", "features",
+            "the value is right but carries no gradient. Keep the computation in tensors, and do not detach the student's features.",
+            "the value is right, but gradients flow into the teacher's features. Detach them (teacherFeatures.detach()): the teacher is frozen.",
+            (regressor, "the value is right but the regressor gets no gradient; it must train together with the student."));
+        if (flow is not null) return flow;
         return new CheckResult(true, verdict.Message + " The student and the regressor get gradients, the teacher none.");
     }
 

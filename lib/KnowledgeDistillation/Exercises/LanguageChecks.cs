@@ -53,17 +53,10 @@ public static class LanguageChecks
             "Compute log_softmax(z / T) and log_softmax(v / T), the KL per position (sum over the last dimension), keep the masked positions, average them, and multiply by T².");
         if (!verdict.Passed) return verdict;
 
-        var zGrad = z.clone().requires_grad_(true);
-        var vGrad = v.clone().requires_grad_(true);
-        var (withGrad, gradFailure) = MistakeFinder.Call(() => myTokenKD(zGrad, vGrad, mask.clone(), T), "MyTokenKD");
-        if (gradFailure is not null) return gradFailure;
-        if (!withGrad!.requires_grad)
-            return new CheckResult(false, "Not yet: the value is right but carries no gradient to the student's logits.");
-        withGrad.backward();
-        if (zGrad.grad is null || zGrad.grad.abs().sum().item<double>() == 0)
-            return new CheckResult(false, "Not yet: the value is right but no gradient reaches the student's logits.");
-        if (vGrad.grad is not null && vGrad.grad.abs().sum().item<double>() > 0)
-            return new CheckResult(false, "Not yet: the value is right, but gradients flow into the teacher's logits. Detach them: the teacher is frozen.");
+        var flow = MistakeFinder.GradientFlow((student, teacher) => myTokenKD(student, teacher, mask.clone(), T), z, v, "MyTokenKD", "logits",
+            "the value is right but carries no gradient to the student's logits.",
+            "the value is right, but gradients flow into the teacher's logits. Detach them: the teacher is frozen.");
+        if (flow is not null) return flow;
         return new CheckResult(true, verdict.Message + " The student gets gradients and the teacher none.");
     }
 

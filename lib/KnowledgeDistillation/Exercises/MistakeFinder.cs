@@ -36,6 +36,40 @@ static class MistakeFinder
         }
     }
 
+    /// <summary>
+    /// Calls the learner's loss once more, on copies of <paramref name="student"/> and <paramref name="teacher"/> that
+    /// track gradients, backpropagates, and checks the flow: the value carries a gradient, the student's tensor gets
+    /// one, so does <paramref name="alsoLearns"/>' module when there is one, and the teacher's tensor gets none.
+    /// </summary>
+    /// <param name="loss">The learner's loss of (student, teacher), the other arguments bound.</param>
+    /// <param name="student">The student's logits or features.</param>
+    /// <param name="teacher">The teacher's logits or features.</param>
+    /// <param name="function">The learner's function's name, for the messages.</param>
+    /// <param name="what">What the tensors are, for example <c>logits</c>.</param>
+    /// <param name="noGradient">The message when the value carries no gradient at all.</param>
+    /// <param name="teacherGradient">The message when a gradient reaches the teacher.</param>
+    /// <param name="alsoLearns">A module that must train with the student (a regressor), and the message when it gets no gradient.</param>
+    /// <returns>A failed check naming what is wrong, or null when the gradients flow as they should.</returns>
+    public static CheckResult? GradientFlow(Func<Tensor, Tensor, Tensor> loss, Tensor student, Tensor teacher, string function, string what,
+        string noGradient, string teacherGradient, (nn.Module Module, string NoGradient)? alsoLearns = null)
+    {
+        static bool HasGradient(Tensor? grad) => grad is not null && grad.abs().sum().item<double>() > 0;
+        var s = student.clone().requires_grad_(true);
+        var t = teacher.clone().requires_grad_(true);
+        if (alsoLearns is { } zeroed)
+            foreach (var p in zeroed.Module.parameters()) p.grad?.zero_();
+        var (value, failure) = Call(() => loss(s, t), function);
+        if (failure is not null) return failure;
+        if (!value!.requires_grad) return new CheckResult(false, "Not yet: " + noGradient);
+        value.sum().backward();
+        if (!HasGradient(s.grad))
+            return new CheckResult(false, $"Not yet: the value is right but no gradient reaches the student's {what}.");
+        if (alsoLearns is { } learner && !learner.Module.parameters().Any(p => HasGradient(p.grad)))
+            return new CheckResult(false, "Not yet: " + learner.NoGradient);
+        if (HasGradient(t.grad)) return new CheckResult(false, "Not yet: " + teacherGradient);
+        return null;
+    }
+
     /// <summary>A failed check when <paramref name="value"/> is not a single number, else null.</summary>
     public static CheckResult? ExpectScalar(Tensor value, long batch, string function)
     {
