@@ -1,25 +1,13 @@
 using KnowledgeDistillation.Exercises;
 using KnowledgeDistillation.Training;
 using static TorchSharp.torch;
+using static KnowledgeDistillation.Tests.CheckAssert;
 
 namespace KnowledgeDistillation.Tests;
 
 /// <summary>The self-checks of notebook 07: right answers pass, and each typical mistake is named.</summary>
 public class StudentCostChecksTests
 {
-    static void Passes(CheckResult result)
-    {
-        Assert.True(result.Passed, result.Message);
-        Assert.StartsWith("Correct", result.Message);
-    }
-
-    static void FailsWith(CheckResult result, params string[] phrases)
-    {
-        Assert.False(result.Passed, result.Message);
-        Assert.StartsWith("Not yet", result.Message);
-        foreach (var phrase in phrases) Assert.Contains(phrase, result.Message);
-    }
-
     [Fact]
     public void Conv_cost_reference_answer_passes()
     {
