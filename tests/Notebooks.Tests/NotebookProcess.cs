@@ -27,6 +27,17 @@ static class NotebookProcess
         if (quick) start.ArgumentList.Add("--quick");
         start.Environment["KD_TORCH_NATIVE_QUIET"] = "0";
 
+        var limit = timeout ?? TimeSpan.FromMinutes(15);
+        var (finished, exitCode, log, elapsed) = Capture(start, limit);
+        return finished
+            ? new Result(exitCode, log, elapsed)
+            : new Result(-1, log + $"FAILURE {Path.GetFileName(notebook)}: killed after {limit.TotalMinutes:0} minutes{Environment.NewLine}", elapsed);
+    }
+
+    /// <summary>Runs <paramref name="start"/> (with redirected output) and collects its standard output and error as they
+    /// come; a process still running after <paramref name="limit"/> is killed with its children (Finished false).</summary>
+    public static (bool Finished, int ExitCode, string Log, TimeSpan Elapsed) Capture(ProcessStartInfo start, TimeSpan limit)
+    {
         var log = new StringBuilder();
         var clock = Stopwatch.StartNew();
         using var process = new Process { StartInfo = start };
@@ -35,15 +46,9 @@ static class NotebookProcess
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var limit = timeout ?? TimeSpan.FromMinutes(15);
-        if (!process.WaitForExit(limit))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            lock (log) log.AppendLine($"FAILURE {Path.GetFileName(notebook)}: killed after {limit.TotalMinutes:0} minutes");
-            return new Result(-1, log.ToString(), clock.Elapsed);
-        }
+        bool finished = process.WaitForExit(limit);
+        if (!finished) process.Kill(entireProcessTree: true);
         process.WaitForExit(); // flush the asynchronous readers
-        lock (log) return new Result(process.ExitCode, log.ToString(), clock.Elapsed);
+        lock (log) return (finished, finished ? process.ExitCode : -1, log.ToString(), clock.Elapsed);
     }
 }

@@ -18,20 +18,10 @@ public class NotebooksCommandTests(ITestOutputHelper output)
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = NotebookFiles.RepoRoot };
         foreach (var a in args) start.ArgumentList.Add(a);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
-        var log = new StringBuilder();
-        using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
+        var (finished, exitCode, log, _) = NotebookProcess.Capture(start, timeout);
+        if (!finished)
             Assert.Fail($"dotnet {string.Join(' ', args)} did not finish in {timeout.TotalMinutes:0} minutes:{Environment.NewLine}{log}");
-        }
-        process.WaitForExit();
-        lock (log) return (process.ExitCode, log.ToString());
+        return (exitCode, log);
     }
 
     static (int ExitCode, string Output) Kd(params string[] args)
