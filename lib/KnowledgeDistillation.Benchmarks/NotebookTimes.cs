@@ -8,8 +8,8 @@ namespace KnowledgeDistillation.Benchmarks;
 sealed record NotebookTime(string Name, bool Quick, double Seconds, bool Ok);
 
 /// <summary>
-/// Figure 5: the wall time of each notebook, each in a fresh process of the notebook engine (as <c>kd notebooks run</c>
-/// starts it), in quick mode (KD_QUICK=1) and, when asked, in full mode.
+/// Figure 5: the wall time of each notebook, each in a fresh kernel of the dotnet-interactive tool (as VS Code and
+/// <c>kd notebooks run</c> start it), in quick mode (KD_QUICK=1) and, when asked, in full mode.
 /// </summary>
 static class NotebookTimes
 {
@@ -17,7 +17,6 @@ static class NotebookTimes
     {
         var notebooks = Directory.GetFiles(notebooksDirectory, "*.ipynb").Order(StringComparer.Ordinal)
             .Where(f => only.Count == 0 || only.Any(o => Path.GetFileName(f).StartsWith(o, StringComparison.Ordinal))).ToList();
-        string engine = typeof(NotebookRunner).Assembly.Location;
         string outDir = Directory.CreateTempSubdirectory("kd-bench-notebooks-").FullName;
         var times = new List<NotebookTime>();
         try
@@ -25,18 +24,10 @@ static class NotebookTimes
             foreach (var notebook in notebooks)
             {
                 string name = Path.GetFileNameWithoutExtension(notebook);
-                var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-                foreach (var arg in new[] { "exec", engine, notebook, "--executed", Path.Combine(outDir, name + ".ipynb"), "--cell-timeout", "60" })
-                    start.ArgumentList.Add(arg);
-                if (quick) start.ArgumentList.Add("--quick");
+                var options = new NotebookRunOptions { Quick = quick, ExecutedPath = Path.Combine(outDir, name + ".ipynb"), CellTimeout = TimeSpan.FromMinutes(60) };
                 var clock = Stopwatch.StartNew();
-                using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the notebook engine.");
-                process.OutputDataReceived += (_, _) => { };
-                process.ErrorDataReceived += (_, _) => { };
-                process.BeginOutputReadLine();
-                process.BeginErrorReadLine();
-                process.WaitForExit();
-                times.Add(new NotebookTime(name, quick, clock.Elapsed.TotalSeconds, process.ExitCode == 0));
+                int code = NotebookProgress.RunAsync(notebook, options, TextWriter.Null).GetAwaiter().GetResult();
+                times.Add(new NotebookTime(name, quick, clock.Elapsed.TotalSeconds, code == 0));
                 log(string.Create(CultureInfo.InvariantCulture, $"notebooks: {name} ({(quick ? "quick" : "full")}) {times[^1].Seconds:F1} s{(times[^1].Ok ? "" : " FAILED")}"));
             }
         }

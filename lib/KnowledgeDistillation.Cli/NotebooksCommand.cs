@@ -7,7 +7,8 @@ using KnowledgeDistillation.Runtime;
 namespace KnowledgeDistillation.Cli;
 
 /// <summary>
-/// <c>kd notebooks run</c>: runs notebooks headless with the test harness's engine, each in a fresh process, and writes
+/// <c>kd notebooks run</c>: runs notebooks headless in the kernel VS Code starts (the dotnet-interactive tool), each in a
+/// fresh kernel process, as the test harness does, and writes
 /// the executed .ipynb and a static HTML page per notebook. <c>kd notebooks export</c>: writes each notebook as a .NET
 /// 10 file-based app. Both take <c>--backend cpu|cuda</c>: <c>cuda</c> swaps the notebooks' TorchSharp-cpu reference for
 /// TorchSharp's CUDA package at the same version (<see cref="NotebookBackend"/>); the notebook files are not changed.
@@ -51,7 +52,7 @@ static class NotebooksCommand
         var outDir = new Option<string>("--out") { Description = "Where the executed .ipynb and .html go.", DefaultValueFactory = _ => Path.Combine("artifacts", "notebooks") };
         var timeout = new Option<int>("--cell-timeout") { Description = "The most minutes one cell may run.", DefaultValueFactory = _ => 60 };
         var backend = Backend();
-        var command = new Command("run", "Execute notebooks headless, each in a fresh process, with the engine of the test harness and VS Code. " +
+        var command = new Command("run", "Execute notebooks headless, each in a fresh kernel of the dotnet-interactive tool that VS Code starts (run `dotnet tool restore` once). " +
                                          "Writes NN-topic.ipynb with outputs and NN-topic.html (charts work offline) to --out.")
         {
             names, quick, outDir, timeout, backend,
@@ -121,7 +122,7 @@ static class NotebooksCommand
             if (backend != TorchBackend.Cpu) notes.Add(NotebookBackend.Package(backend));
             Console.Error.WriteLine($"[{index}/{notebooks.Count}] {name}{(notes.Count > 0 ? $" ({string.Join(", ", notes)})" : "")}");
             var clock = Stopwatch.StartNew();
-            var (exitCode, failure) = RunChild(notebook, executed, quick, cellTimeoutMinutes, backend);
+            var (exitCode, failure) = RunNotebook(notebook, executed, quick, cellTimeoutMinutes, backend);
             if (File.Exists(executed))
             {
                 File.WriteAllText(page, NotebookHtml.Render(File.ReadAllText(executed), name, plotly));
@@ -142,41 +143,41 @@ static class NotebooksCommand
     }
 
     /// <summary>
-    /// Runs one notebook in a fresh process of the notebook engine (KnowledgeDistillation.Notebooks.dll, next to kd.dll
-    /// with its own deps.json, so the library and TorchSharp load from the notebook's #r lines, as in the harness and VS
-    /// Code), relaying its progress lines.
+    /// Runs one notebook in a fresh process of the dotnet-interactive tool (the kernel VS Code starts), printing its
+    /// progress per cell; returns the exit code and the failure.
     /// </summary>
-    static (int ExitCode, string? Failure) RunChild(string notebook, string executed, bool quick, int cellTimeoutMinutes, TorchBackend backend)
+    static (int ExitCode, string? Failure) RunNotebook(string notebook, string executed, bool quick, int cellTimeoutMinutes, TorchBackend backend)
     {
-        var engine = typeof(NotebookRunner).Assembly.Location;
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { "exec", engine, notebook, "--executed", executed, "--cell-timeout", cellTimeoutMinutes.ToString(System.Globalization.CultureInfo.InvariantCulture) })
-            start.ArgumentList.Add(a);
-        if (quick) start.ArgumentList.Add("--quick");
-        if (backend != TorchBackend.Cpu)
+        var log = new StringWriter();
+        var options = new NotebookRunOptions
         {
-            start.ArgumentList.Add("--backend");
-            start.ArgumentList.Add(backend.ToString().ToLowerInvariant());
-        }
-        string? failure = null;
-        var gate = new Lock();
-        using var process = new Process { StartInfo = start };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (gate)
-            {
-                if (failure is not null) failure += Environment.NewLine + e.Data;
-                else if (e.Data.StartsWith("FAILURE ", StringComparison.Ordinal)) failure = e.Data["FAILURE ".Length..];
-                else Console.Error.WriteLine(e.Data);
-            }
+            Quick = quick,
+            ExecutedPath = executed,
+            CellTimeout = TimeSpan.FromMinutes(cellTimeoutMinutes),
+            Backend = backend,
         };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (gate) Console.Error.WriteLine("  " + e.Data); };
-        process.Start();
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
-        process.WaitForExit();
-        return (process.ExitCode, failure);
+        var progress = new ProgressWriter(log);
+        int code = NotebookProgress.RunAsync(notebook, options, progress).GetAwaiter().GetResult();
+        string text = log.ToString();
+        int at = text.IndexOf("FAILURE ", StringComparison.Ordinal);
+        return (code, at < 0 ? null : text[(at + "FAILURE ".Length)..].TrimEnd());
+    }
+
+    /// <summary>Shows progress lines as they come and keeps the whole log.</summary>
+    sealed class ProgressWriter(StringWriter log) : TextWriter
+    {
+        bool failing;
+
+        public override System.Text.Encoding Encoding => log.Encoding;
+
+        public override void Write(char value) => log.Write(value);
+
+        public override void WriteLine(string? value)
+        {
+            log.WriteLine(value);
+            failing |= value?.StartsWith("FAILURE ", StringComparison.Ordinal) == true;
+            if (!failing) Console.Error.WriteLine(value);
+        }
     }
 
     static int Export(string[] names, string outDir, TorchBackend backend)

@@ -19,7 +19,9 @@ public sealed record NotebookExportOptions(string LibraryProject, string SourceN
 /// Turns a notebook into a .NET 10 file-based app (<c>dotnet run NN-topic.cs</c>):
 /// <list type="bullet">
 /// <item><c>#r "nuget: X, V"</c> becomes <c>#:package X@V</c> (kernel extensions such as Plotly.NET.Interactive are
-/// dropped: the app renders charts itself), and the <c>#r</c> of the library's DLL becomes <c>#:project</c>;</item>
+/// dropped: the app renders charts itself), the <c>#r</c> of the library's DLL becomes <c>#:project</c>, and the
+/// <c>#load</c> of the notebooks' build check (<c>LibraryBuild.csx</c>) is dropped, since <c>#:project</c> builds the
+/// library;</item>
 /// <item>markdown cells become <c>//</c> comments, in place;</item>
 /// <item><c>using</c> directives move to the top and type declarations to the end, where C# wants them;</item>
 /// <item>a cell's trailing expression, which the notebook displays as the cell's result, becomes
@@ -31,6 +33,9 @@ public static partial class NotebookExport
 {
     /// <summary>Packages that only extend the notebook kernel; an app does not need them.</summary>
     public static readonly IReadOnlySet<string> KernelOnlyPackages = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "Plotly.NET.Interactive" };
+
+    /// <summary>The script that notebooks <c>#load</c> to build the library when needed; an app drops it.</summary>
+    public const string LibraryBuildScript = "LibraryBuild.csx";
 
     /// <summary>The library DLL that notebooks <c>#r</c>; it becomes <c>#:project</c>.</summary>
     public const string LibraryDll = "KnowledgeDistillation.dll";
@@ -80,6 +85,13 @@ public static partial class NotebookExport
                     if (!file.Groups[1].Value.EndsWith("/" + LibraryDll, StringComparison.Ordinal) && file.Groups[1].Value != LibraryDll)
                         throw new InvalidDataException($"cell {cellNumber}: '{trimmed}' references a DLL other than the library; an app cannot export it.");
                     library = true;
+                    code.AppendLine();
+                }
+                else if (LoadDirective().Match(trimmed) is { Success: true } load)
+                {
+                    // The notebooks' build check; an app builds the library through #:project instead.
+                    if (!load.Groups[1].Value.EndsWith(LibraryBuildScript, StringComparison.Ordinal))
+                        throw new InvalidDataException($"cell {cellNumber}: '{trimmed}' loads a script other than {LibraryBuildScript}; an app cannot export it.");
                     code.AppendLine();
                 }
                 else if (trimmed.StartsWith("#!", StringComparison.Ordinal))
@@ -258,6 +270,9 @@ public static partial class NotebookExport
 
     [GeneratedRegex("""^#r\s+"nuget:\s*([^,"]+),\s*([^"]+)"\s*$""")]
     private static partial Regex NugetReference();
+
+    [GeneratedRegex("""^#load\s+"([^"]+)"\s*$""")]
+    private static partial Regex LoadDirective();
 
     [GeneratedRegex("""^#r\s+"([^"]+)"\s*$""")]
     private static partial Regex FileReference();

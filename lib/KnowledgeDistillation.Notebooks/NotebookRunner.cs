@@ -1,14 +1,9 @@
 using System.Diagnostics;
-using System.Reactive.Linq;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.DotNet.Interactive;
-using Microsoft.DotNet.Interactive.Commands;
 using Microsoft.DotNet.Interactive.Documents;
 using Microsoft.DotNet.Interactive.Documents.Jupyter;
-using Microsoft.DotNet.Interactive.Events;
-using Microsoft.DotNet.Interactive.Formatting;
 
 namespace KnowledgeDistillation.Notebooks;
 
@@ -65,33 +60,40 @@ public sealed record NotebookRunResult(string NotebookPath, IReadOnlyList<CellOu
 }
 
 /// <summary>
-/// Runs a Polyglot Notebook top to bottom with .NET Interactive's C# kernel, in the notebook's folder, as VS Code does,
-/// and stops at the first failing cell. Process-wide state (current directory, formatters, <c>KD_QUICK</c>) changes,
-/// so run one notebook per process.
+/// Runs a Polyglot Notebook top to bottom in the <c>dotnet-interactive</c> tool that VS Code starts
+/// (<see cref="InteractiveTool"/>), a fresh kernel process per notebook, sending each code cell as a <c>SubmitCode</c>
+/// command over stdio with the notebook's folder as working directory, and stops at the first failing cell.
 /// </summary>
 public static class NotebookRunner
 {
     /// <summary>The environment variable the library reads for quick mode (KnowledgeDistillation.Runtime.KdEnvironment.QuickVariable).</summary>
     public const string QuickVariable = "KD_QUICK";
 
+    /// <summary>The longest the kernel may take to start.</summary>
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+
     /// <summary>Runs <paramref name="notebookPath"/> and, when asked, writes the executed copy.</summary>
     /// <exception cref="FileNotFoundException">The notebook does not exist.</exception>
+    /// <exception cref="InvalidOperationException">No tool manifest above the notebook, or the kernel did not start;
+    /// the message says what to run.</exception>
     public static async Task<NotebookRunResult> RunAsync(string notebookPath, NotebookRunOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         notebookPath = Path.GetFullPath(notebookPath);
-        string? executedPath = options.ExecutedPath is { } requested ? Path.GetFullPath(requested) : null; // before the directory changes
+        string? executedPath = options.ExecutedPath is { } requested ? Path.GetFullPath(requested) : null;
         if (!File.Exists(notebookPath)) throw new FileNotFoundException($"Notebook not found: {notebookPath}", notebookPath);
         var clock = Stopwatch.StartNew();
         string json = NotebookBackend.ApplyToNotebook(await File.ReadAllTextAsync(notebookPath), options.Backend).Json;
         var document = Notebook.Parse(json, new KernelInfoCollection { new Microsoft.DotNet.Interactive.Documents.KernelInfo("csharp", "C#", ["c#", "C#", "cs"]) });
 
-        if (options.Quick) Environment.SetEnvironmentVariable(QuickVariable, "1");
-        // VS Code starts the kernel in the notebook's folder; relative #r paths and file reads depend on it.
-        Directory.SetCurrentDirectory(Path.GetDirectoryName(notebookPath)!);
-
-        using var kernel = NotebookKernel.Create();
-        var collector = new OutputCollector();
-        using var subscription = kernel.KernelEvents.Subscribe(collector.Collect);
+        string folder = Path.GetDirectoryName(notebookPath)!;
+        string manifestRoot = InteractiveTool.FindManifestRoot(folder) ?? InteractiveTool.FindManifestRoot(AppContext.BaseDirectory)
+            ?? throw new InvalidOperationException(
+                $"No .config/dotnet-tools.json above {folder} or {AppContext.BaseDirectory}: run notebooks from a clone of this repository, which pins the {InteractiveTool.CommandName} tool there.");
+        var start = InteractiveTool.StartInfo(manifestRoot, folder);
+        if (options.Quick) start.Environment[QuickVariable] = "1";
+        else start.Environment.Remove(QuickVariable);
+        await using var kernel = await StdioKernel.StartAsync(start, StartTimeout, InteractiveTool.RestoreHint(manifestRoot));
 
         var outcomes = new List<CellOutcome>();
         int cellNumber = 0, codeNumber = 0, executionCount = 0;
@@ -100,6 +102,7 @@ public static class NotebookRunner
             cell.Outputs.Clear();
             cell.ExecutionOrder = 0;
         }
+        var collector = new OutputCollector();
         foreach (var cell in document.Elements)
         {
             cellNumber++;
@@ -126,26 +129,20 @@ public static class NotebookRunner
         return new NotebookRunResult(notebookPath, outcomes, clock.Elapsed, executedPath);
     }
 
-    static async Task<string?> SubmitAsync(Kernel kernel, InteractiveDocumentElement cell, TimeSpan timeout, OutputCollector collector)
+    static async Task<string?> SubmitAsync(StdioKernel kernel, InteractiveDocumentElement cell, TimeSpan timeout, OutputCollector collector)
     {
-        using var cts = new CancellationTokenSource(timeout);
-        KernelCommandResult result;
+        KernelMessage final;
         try
         {
-            result = await kernel.SendAsync(new SubmitCode(cell.Contents, cell.KernelName ?? "csharp"), cts.Token);
+            final = await kernel.SubmitCodeAsync(cell.Contents, cell.KernelName ?? "csharp", timeout, collector.Collect);
         }
-        catch (Exception e) when (cts.IsCancellationRequested)
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
         {
-            return $"timed out after {timeout.TotalSeconds:0} s ({e.GetType().Name})";
+            return e.Message;
         }
-        catch (Exception e)
-        {
-            return $"{e.GetType().Name}: {e.Message}";
-        }
-        if (cts.IsCancellationRequested) return $"timed out after {timeout.TotalSeconds:0} s";
-
-        var failed = result.Events.OfType<CommandFailed>().FirstOrDefault();
-        string? error = failed?.Message ?? (collector.Errors.Count > 0 ? string.Join(Environment.NewLine, collector.Errors) : null);
+        string? error = final.EventType == "CommandFailed"
+            ? final.Event["message"]?.GetValue<string>() ?? "the cell failed"
+            : collector.Errors.Count > 0 ? string.Join(Environment.NewLine, collector.Errors) : null;
         if (error is null) return null;
         // The failure message lists compile errors already; add any diagnostics it lacks.
         var missing = collector.Diagnostics.Where(d => !error.Contains(d, StringComparison.Ordinal)).ToList();
@@ -172,10 +169,10 @@ public static class NotebookRunner
         _ => e.GetType().Name,
     };
 
-    /// <summary>Turns kernel events into notebook outputs, in order, merging consecutive chunks of one stream.</summary>
+    /// <summary>Turns the kernel's events into notebook outputs, in order, merging consecutive chunks of one stream and
+    /// replacing a displayed value where the kernel updates it.</summary>
     sealed class OutputCollector
     {
-        readonly Lock gate = new();
         readonly List<(string? Id, InteractiveDocumentOutputElement Element)> items = [];
 
         public List<string> Errors { get; } = [];
@@ -183,57 +180,52 @@ public static class NotebookRunner
 
         public void Reset()
         {
-            lock (gate)
-            {
-                items.Clear();
-                Errors.Clear();
-                Diagnostics.Clear();
-            }
+            items.Clear();
+            Errors.Clear();
+            Diagnostics.Clear();
         }
 
         public List<InteractiveDocumentOutputElement> Outputs(int executionCount)
         {
-            lock (gate)
-            {
-                foreach (var (_, element) in items)
-                    if (element is ReturnValueElement r) r.ExecutionOrder = executionCount;
-                return items.Select(i => i.Element).ToList();
-            }
+            foreach (var (_, element) in items)
+                if (element is ReturnValueElement r) r.ExecutionOrder = executionCount;
+            return items.Select(i => i.Element).ToList();
         }
 
-        public void Collect(KernelEvent e)
+        public void Collect(KernelMessage message)
         {
-            lock (gate)
+            var e = message.Event;
+            string? valueId = e["valueId"]?.GetValue<string>();
+            switch (message.EventType)
             {
-                switch (e)
-                {
-                    case StandardOutputValueProduced o: AppendStream("stdout", PlainText(o)); break;
-                    case StandardErrorValueProduced o: AppendStream("stderr", PlainText(o)); break;
-                    case ReturnValueProduced r:
-                        var value = new ReturnValueElement();
-                        foreach (var v in r.FormattedValues.Where(v => !v.SuppressDisplay)) value.Data[v.MimeType] = v.Value;
-                        if (value.Data.Count > 0) items.Add((r.ValueId, value));
-                        break;
-                    case DisplayedValueUpdated u:
-                        int index = u.ValueId is null ? -1 : items.FindIndex(i => i.Id == u.ValueId);
-                        var updated = (u.ValueId, (InteractiveDocumentOutputElement)new DisplayElement(Data(u.FormattedValues)));
-                        if (index >= 0) items[index] = updated; else items.Add(updated);
-                        break;
-                    case DisplayedValueProduced d:
-                        items.Add((d.ValueId, new DisplayElement(Data(d.FormattedValues))));
-                        break;
-                    case ErrorProduced err:
-                        Errors.Add(err.Message);
-                        items.Add((null, new ErrorElement(err.Message, "Error", [err.Message])));
-                        break;
-                    case DiagnosticsProduced diagnostics:
-                        foreach (var d in diagnostics.Diagnostics.Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error))
-                        {
-                            string line = $"error {d.Code}: {d.Message}";
-                            if (!Diagnostics.Contains(line)) Diagnostics.Add(line);
-                        }
-                        break;
-                }
+                case "StandardOutputValueProduced": AppendStream("stdout", PlainText(e)); break;
+                case "StandardErrorValueProduced": AppendStream("stderr", PlainText(e)); break;
+                case "ReturnValueProduced":
+                    var value = new ReturnValueElement();
+                    foreach (var (mime, text) in Formatted(e)) value.Data[mime] = text;
+                    if (value.Data.Count > 0) items.Add((valueId, value));
+                    break;
+                case "DisplayedValueUpdated":
+                    int index = valueId is null ? -1 : items.FindIndex(i => i.Id == valueId);
+                    var updated = (valueId, (InteractiveDocumentOutputElement)new DisplayElement(Data(e)));
+                    if (index >= 0) items[index] = updated; else items.Add(updated);
+                    break;
+                case "DisplayedValueProduced":
+                    items.Add((valueId, new DisplayElement(Data(e))));
+                    break;
+                case "ErrorProduced":
+                    string error = e["message"]?.GetValue<string>() ?? "error";
+                    Errors.Add(error);
+                    items.Add((null, new ErrorElement(error, "Error", [error])));
+                    break;
+                case "DiagnosticsProduced":
+                    foreach (var d in e["diagnostics"]?.AsArray() ?? [])
+                    {
+                        if (!string.Equals(d?["severity"]?.ToString(), "error", StringComparison.OrdinalIgnoreCase)) continue;
+                        string line = $"error {d?["code"]}: {d?["message"]}";
+                        if (!Diagnostics.Contains(line)) Diagnostics.Add(line);
+                    }
+                    break;
             }
         }
 
@@ -245,10 +237,17 @@ public static class NotebookRunner
                 items.Add((null, new TextElement(text, name)));
         }
 
-        static Dictionary<string, object> Data(IEnumerable<FormattedValue> values) =>
-            values.Where(v => !v.SuppressDisplay).GroupBy(v => v.MimeType).ToDictionary(g => g.Key, g => (object)g.Last().Value);
+        /// <summary>The event's formatted values (MIME type, text) that are meant to be shown, the last of each type.</summary>
+        static IEnumerable<(string Mime, string Text)> Formatted(JsonObject e) =>
+            (e["formattedValues"]?.AsArray() ?? [])
+            .OfType<JsonObject>()
+            .Where(v => v["suppressDisplay"]?.GetValue<bool>() != true && v["mimeType"] is not null)
+            .Select(v => (Mime: v["mimeType"]!.GetValue<string>(), Text: v["value"]?.GetValue<string>() ?? ""))
+            .GroupBy(v => v.Mime).Select(g => g.Last());
 
-        static string PlainText(DisplayEvent e) =>
-            e.FormattedValues.FirstOrDefault(v => v.MimeType == PlainTextFormatter.MimeType)?.Value ?? e.Value?.ToString() ?? "";
+        static Dictionary<string, object> Data(JsonObject e) => Formatted(e).ToDictionary(v => v.Mime, v => (object)v.Text);
+
+        static string PlainText(JsonObject e) =>
+            Formatted(e).FirstOrDefault(v => v.Mime == "text/plain").Text ?? Formatted(e).FirstOrDefault().Text ?? "";
     }
 }

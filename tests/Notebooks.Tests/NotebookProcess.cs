@@ -1,37 +1,24 @@
 using System.Diagnostics;
 using System.Text;
+using KnowledgeDistillation.Notebooks;
 
 namespace Notebooks.Tests;
 
-/// <summary>Runs one notebook in a fresh child process (this assembly's <see cref="Program"/>).</summary>
+/// <summary>Runs one notebook in a fresh process of the dotnet-interactive tool, as VS Code does, and runs other
+/// commands (kd, dotnet run) as child processes.</summary>
 static class NotebookProcess
 {
     public sealed record Result(int ExitCode, string Log, TimeSpan Elapsed);
 
-    public static Result Run(string notebook, string? executedPath, bool quick = true, TimeSpan? timeout = null)
+    /// <summary>Runs <paramref name="notebook"/> in the real kernel (quick mode by default); the log holds a line per cell
+    /// and, on failure, the line <c>FAILURE notebook: cell N (code cell M) failed: ...</c>.</summary>
+    public static Result Run(string notebook, string? executedPath, bool quick = true, TimeSpan? cellTimeout = null)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(typeof(Program).Assembly.Location);
-        start.ArgumentList.Add("run-notebook");
-        start.ArgumentList.Add(notebook);
-        if (executedPath is not null)
-        {
-            start.ArgumentList.Add("--executed");
-            start.ArgumentList.Add(executedPath);
-        }
-        if (quick) start.ArgumentList.Add("--quick");
-        start.Environment["KD_TORCH_NATIVE_QUIET"] = "0";
-
-        var limit = timeout ?? TimeSpan.FromMinutes(15);
-        var (finished, exitCode, log, elapsed) = Capture(start, limit);
-        return finished
-            ? new Result(exitCode, log, elapsed)
-            : new Result(-1, log + $"FAILURE {Path.GetFileName(notebook)}: killed after {limit.TotalMinutes:0} minutes{Environment.NewLine}", elapsed);
+        var log = new StringWriter();
+        var clock = Stopwatch.StartNew();
+        var options = new NotebookRunOptions { Quick = quick, ExecutedPath = executedPath, CellTimeout = cellTimeout ?? TimeSpan.FromMinutes(15) };
+        int code = NotebookProgress.RunAsync(notebook, options, log).GetAwaiter().GetResult();
+        return new Result(code, log.ToString(), clock.Elapsed);
     }
 
     /// <summary>Runs <paramref name="start"/> (with redirected output) and collects its standard output and error as they

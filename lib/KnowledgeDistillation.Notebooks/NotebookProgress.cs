@@ -1,20 +1,20 @@
 namespace KnowledgeDistillation.Notebooks;
 
 /// <summary>
-/// The body of a process that runs one notebook (the entry points of <c>KnowledgeDistillation.Notebooks</c>, which
-/// <c>kd notebooks run</c> starts, and of the test harness's child process): progress per cell on a log,
-/// a failure as the line <c>FAILURE notebook: cell N (code cell M) failed: ...</c>.
+/// Runs one notebook for a command line (<c>kd notebooks run</c>, the test harness, the benchmarks): a progress line per
+/// cell on a log, and a failure as the line <c>FAILURE notebook: cell N (code cell M) failed: ...</c>.
 /// </summary>
-public static class NotebookProcessEntry
+public static class NotebookProgress
 {
     /// <summary>The progress line of one cell.</summary>
     public static string CellLine(CellOutcome c) =>
         $"  cell {c.CellNumber,3} {(c.Succeeded ? "ok    " : "FAILED")} {c.Elapsed.TotalSeconds,6:F1} s  [{string.Join(", ", c.Outputs)}]";
 
-    /// <summary>Runs <paramref name="notebook"/> and returns the process's exit code: 0 when every cell succeeded, 1 otherwise.</summary>
+    /// <summary>Runs <paramref name="notebook"/> and returns an exit code: 0 when every cell succeeded, 1 otherwise
+    /// (a failing cell, or a kernel that did not start).</summary>
     /// <param name="notebook">The .ipynb file.</param>
     /// <param name="options">How to run it; its <see cref="NotebookRunOptions.Progress"/> is replaced by lines on <paramref name="log"/>.</param>
-    /// <param name="log">Where progress and the failure go (not Console.Out: the kernel redirects it while a cell runs).</param>
+    /// <param name="log">Where progress and the failure go.</param>
     public static async Task<int> RunAsync(string notebook, NotebookRunOptions options, TextWriter log)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -26,7 +26,7 @@ public static class NotebookProcessEntry
             if (result.FailureMessage is { } failure) log.WriteLine("FAILURE " + failure);
             return result.Succeeded ? 0 : 1;
         }
-        catch (Exception e)
+        catch (Exception e) when (e is InvalidOperationException or IOException or InvalidDataException)
         {
             log.WriteLine($"FAILURE {Path.GetFileName(notebook)}: {e.Message}");
             return 1;
