@@ -30,7 +30,7 @@ public class FSharpCoreCompatibilityTests
         var checkedAssemblies = new List<string>();
         var missing = new List<string>();
         int typeRefs = 0, memberRefs = 0;
-        foreach (var dll in Directory.GetFiles(AppContext.BaseDirectory, "*.dll").Order(StringComparer.Ordinal))
+        foreach (var dll in Directory.GetFiles(AppContext.BaseDirectory, "*.dll").Order(StringComparer.Ordinal).Append(PlotlyKernelExtension()))
         {
             if (References(dll, toolVersion) is not { } used) continue; // no reference to an FSharp.Core newer than the tool's
             checkedAssemblies.Add(Path.GetFileName(dll));
@@ -44,6 +44,7 @@ public class FSharpCoreCompatibilityTests
             $"FSharpCoreBinding cannot bind them to it safely:{Environment.NewLine}{string.Join(Environment.NewLine, missing)}");
         // Guard against passing vacuously: the chart assemblies were found and their references were read.
         Assert.Contains("Plotly.NET.dll", checkedAssemblies);
+        Assert.Contains("Plotly.NET.Interactive.dll", checkedAssemblies);
         Assert.True(typeRefs > 50 && memberRefs > 100,
             $"Only {typeRefs} type and {memberRefs} member references found in {string.Join(", ", checkedAssemblies)}.");
     }
@@ -78,12 +79,28 @@ public class FSharpCoreCompatibilityTests
         Assert.True(root is not null, $"No Notebooks.sln above {AppContext.BaseDirectory}.");
         using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(root.FullName, ".config", "dotnet-tools.json")));
         var version = manifest.RootElement.GetProperty("tools").GetProperty("microsoft.dotnet-interactive").GetProperty("version").GetString();
-        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p
-            ? p : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var packages = NuGetPackages();
         var path = Path.Combine(packages, "microsoft.dotnet-interactive", version!, "tools", "net10.0", "any", "FSharp.Core.dll");
         Assert.True(File.Exists(path), $"{path} is missing: run `dotnet tool restore` in the repository root ({root.FullName}).");
         return path;
     }
+
+    /// <summary>Plotly.NET.Interactive.dll as the kernel loads it: from the package's interactive-extensions/dotnet
+    /// folder, at the version Directory.Packages.props pins (the test project downloads it).</summary>
+    static string PlotlyKernelExtension()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Notebooks.sln"))) root = root.Parent;
+        Assert.True(root is not null, $"No Notebooks.sln above {AppContext.BaseDirectory}.");
+        var props = File.ReadAllText(Path.Combine(root.FullName, "Directory.Packages.props"));
+        var version = System.Text.RegularExpressions.Regex.Match(props, "<PlotlyNetInteractiveVersion>([^<]+)</").Groups[1].Value;
+        var path = Path.Combine(NuGetPackages(), "plotly.net.interactive", version, "interactive-extensions", "dotnet", "Plotly.NET.Interactive.dll");
+        Assert.True(File.Exists(path), $"{path} is missing: `dotnet restore tests/KnowledgeDistillation.Tests` downloads it.");
+        return path;
+    }
+
+    static string NuGetPackages() => Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p
+        ? p : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
 
     /// <summary>The assembly version of an FSharp.Core and every type (including forwarded ones) and member it defines.</summary>
     internal static (Version Version, Api Api) Definitions(string fsharpCore)

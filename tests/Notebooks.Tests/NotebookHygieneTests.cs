@@ -99,20 +99,27 @@ public partial class NotebookHygieneTests
         Assert.Matches(@"\]\(\d\d-[a-z0-9-]+\.ipynb\)", markdown); // a link to a neighbouring notebook
     }
 
+    /// <summary>The first two code cells of every notebook are the same: the pinned packages and the build check
+    /// (<c>#load "../lib/LibraryBuild.csx"</c>, which builds the library when it is missing or stale), then, in a cell of
+    /// its own because C# resolves a cell's <c>#r</c> before running its code, the library's Release build and
+    /// <c>TorchNative.EnsureLoaded()</c> before any torch call. No other cell references the library.</summary>
     [Theory]
     [MemberData(nameof(Notebooks))]
-    public void Library_reference_is_the_Release_build_and_loads_torch_in_the_same_cell(string name)
+    public void Every_notebook_starts_with_the_same_two_setup_cells(string name)
     {
-        foreach (var (cell, i) in Cells(Load(name)).Select((c, i) => (c, i + 1)))
-        {
-            var source = Source(cell);
-            if (cell["cell_type"]!.GetValue<string>() != "code" || !source.Contains("KnowledgeDistillation.dll", StringComparison.Ordinal)) continue;
-            Assert.Contains($"#r \"{LibraryBuild.RelativeToNotebooks}\"", source);
-            // #r of a DLL runs none of its code, so torch's native loading must be triggered before any torch.* call.
-            int reference = source.IndexOf("KnowledgeDistillation.dll", StringComparison.Ordinal);
-            int ensure = source.IndexOf("TorchNative.EnsureLoaded()", StringComparison.Ordinal);
-            Assert.True(ensure > reference, $"{name}, cell {i}: call KnowledgeDistillation.Runtime.TorchNative.EnsureLoaded() in the cell that #r's the library.");
-        }
+        var code = Cells(Load(name)).Where(c => c["cell_type"]!.GetValue<string>() == "code").Select(Source).ToList();
+        var reference = Cells(Load(NotebookFiles.All().Select(Path.GetFileName).First()!)).Where(c => c["cell_type"]!.GetValue<string>() == "code").Select(Source).ToList();
+        Assert.True(code.Count >= 2, $"{name} has fewer than two code cells.");
+        Assert.Equal(reference[0], code[0]);
+        Assert.Equal(reference[1], code[1]);
+
+        Assert.EndsWith("#load \"../lib/LibraryBuild.csx\"", code[0].TrimEnd());
+        Assert.True(File.Exists(Path.Combine(NotebookFiles.RepoRoot, "lib", "LibraryBuild.csx")), "lib/LibraryBuild.csx is missing.");
+        Assert.DoesNotContain("KnowledgeDistillation.dll", code[0]);
+        Assert.Equal($"#r \"{LibraryBuild.RelativeToNotebooks}\"\nKnowledgeDistillation.Runtime.TorchNative.EnsureLoaded().Action", code[1].TrimEnd());
+        for (int i = 2; i < code.Count; i++)
+            Assert.False(code[i].Contains("KnowledgeDistillation.dll", StringComparison.Ordinal) || code[i].Contains("#load", StringComparison.Ordinal),
+                $"{name}, code cell {i + 1}: only the first two code cells load packages, scripts and the library.");
     }
 
     internal static Dictionary<string, string> PinnedVersions()
