@@ -50,6 +50,14 @@ public class FSharpCoreCompatibilityTests
     }
 
     [Fact]
+    public void The_environment_report_judges_the_kernel_by_the_version_inside_the_pinned_tool()
+    {
+        var deps = File.ReadAllText(Path.Combine(Path.GetDirectoryName(ToolFSharpCore())!, "Microsoft.DotNet.Interactive.App.deps.json"));
+        Assert.Contains($"\"Microsoft.DotNet.Interactive/{KnowledgeDistillation.Runtime.KdEnvironment.TestedInteractiveVersion}\"", deps);
+        Assert.StartsWith("none", KnowledgeDistillation.Runtime.KdEnvironment.NotebookKernel()); // a test host is no kernel
+    }
+
+    [Fact]
     public void The_check_names_a_member_or_type_that_the_older_FSharp_Core_lacks()
     {
         // Plotly.NET's references against the FSharp.Core it was built against (next to the tests): nothing is missing,

@@ -3,8 +3,9 @@ using Xunit.Abstractions;
 namespace Notebooks.Tests;
 
 /// <summary>
-/// Runs every notebooks/NN-topic.ipynb top to bottom, each in a fresh process, in quick mode (<c>KD_QUICK=1</c>),
-/// with the engine VS Code uses. Executed copies, with outputs, are written to artifacts/notebooks/.
+/// Runs every notebooks/NN-topic.ipynb top to bottom in quick mode (<c>KD_QUICK=1</c>), each in a fresh process of the
+/// dotnet-interactive tool that VS Code starts (pinned in .config/dotnet-tools.json), cell by cell over its stdio
+/// protocol. Executed copies, with outputs, are written to artifacts/notebooks/.
 /// </summary>
 public class NotebookHarnessTests(ITestOutputHelper output)
 {
@@ -20,8 +21,33 @@ public class NotebookHarnessTests(ITestOutputHelper output)
         output.WriteLine(result.Log);
         Assert.True(result.ExitCode == 0, $"{name} failed (exit code {result.ExitCode}):{Environment.NewLine}{Failure(result.Log)}");
         Assert.True(File.Exists(executed), $"the executed copy {executed} was not written");
-        var errors = NbFormat.Errors(File.ReadAllText(executed));
+        var json = File.ReadAllText(executed);
+        var errors = NbFormat.Errors(json);
         Assert.True(errors.Count == 0, $"the executed copy {executed} is not valid nbformat 4:{Environment.NewLine}{string.Join(Environment.NewLine, errors)}");
+        // A chart renders as Plotly.NET's HTML with its data; a table as HTML; and no assembly failed to load anywhere.
+        Assert.DoesNotContain("Could not load file or assembly", json);
+        foreach (var (cell, html) in HtmlOutputs(json))
+        {
+            if (html.Contains("renderPlotly", StringComparison.Ordinal)) // Plotly.NET.Interactive's chart HTML
+                Assert.True(html.Contains("Plotly.newPlot(", StringComparison.Ordinal) && html.Contains("var data = [{", StringComparison.Ordinal),
+                    $"{name}, cell {cell}: a Plotly output without a chart's data:{Environment.NewLine}{html[..Math.Min(html.Length, 400)]}");
+        }
+        if (name == "00-setup.ipynb")
+        {
+            // The environment report names the kernel: the tested dotnet-interactive, not an engine of our own.
+            Assert.Contains("the dotnet-interactive tool 1.0.712001, the tested version", json);
+            Assert.Contains(HtmlOutputs(json), o => o.Html.Contains("<table", StringComparison.Ordinal)); // the DataFrame
+        }
+    }
+
+    /// <summary>Each text/html output of an executed notebook, with its cell's number.</summary>
+    static IEnumerable<(int Cell, string Html)> HtmlOutputs(string json)
+    {
+        var cells = System.Text.Json.Nodes.JsonNode.Parse(json)!["cells"]!.AsArray();
+        for (int i = 0; i < cells.Count; i++)
+            foreach (var output in cells[i]!["outputs"]?.AsArray() ?? [])
+                if (output?["data"]?["text/html"] is { } html)
+                    yield return (i + 1, html is System.Text.Json.Nodes.JsonArray lines ? string.Concat(lines.Select(l => l!.GetValue<string>())) : html.GetValue<string>());
     }
 
     [Fact]

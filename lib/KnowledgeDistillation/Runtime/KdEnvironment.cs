@@ -23,10 +23,13 @@ namespace KnowledgeDistillation.Runtime;
 /// <param name="Native">What <see cref="TorchNative"/> did.</param>
 /// <param name="DataDirectory">Where Fashion-MNIST is looked for.</param>
 /// <param name="DataFiles">The shipped files and their checksum status.</param>
+/// <param name="NotebookKernel">The .NET Interactive version of the notebook kernel this runs in, and whether it is the
+/// tested one; "none" outside a notebook.</param>
+/// <param name="FSharpCore">The FSharp.Core the process has loaded, if any (the charts need one).</param>
 public sealed record EnvironmentReport(
     string DotNet, string Os, string TorchSharp, string LibTorch, int Threads, bool CudaAvailable, int CudaDevices,
     CudaDriverReport CudaDriver, bool TorchCudaLibraryLoaded, string AutoDevice, bool QuickMode, TorchNativeReport Native,
-    string DataDirectory, IReadOnlyList<DataFileCheck> DataFiles)
+    string DataDirectory, IReadOnlyList<DataFileCheck> DataFiles, string NotebookKernel = "none", string FSharpCore = "not loaded")
 {
     /// <summary>True when all four data files are present with the recorded checksums.</summary>
     public bool DataValid => DataFiles.All(f => f.Present && f.ChecksumMatches);
@@ -38,6 +41,8 @@ public sealed record EnvironmentReport(
         {
             (".NET", DotNet),
             ("OS", Os),
+            ("kernel", NotebookKernel),
+            ("FSharp.Core", FSharpCore),
             ("TorchSharp", TorchSharp),
             ("libtorch", LibTorch),
             ("threads", Threads.ToString()),
@@ -98,6 +103,26 @@ public static class KdEnvironment
         throw new ArgumentException($"Unknown device '{name}'. Use auto, cpu, cuda or cuda:N.", nameof(name));
     }
 
+    /// <summary>The .NET Interactive version inside the <c>dotnet-interactive</c> tool this tutorial is tested with
+    /// (1.0.712001, the last release, which Polyglot Notebooks installs; pinned in .config/dotnet-tools.json).</summary>
+    public const string TestedInteractiveVersion = "1.0.0-beta.26120.1";
+
+    /// <summary>The notebook kernel's .NET Interactive version, judged against <see cref="TestedInteractiveVersion"/>;
+    /// "none" when this process is not a notebook kernel.</summary>
+    public static string NotebookKernel()
+    {
+        var interactive = AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.GetName().Name == "Microsoft.DotNet.Interactive");
+        if (interactive is null) return "none (not running in a kernel)";
+        string version = interactive.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+                         ?? interactive.GetName().Version?.ToString() ?? "?";
+        return version == TestedInteractiveVersion
+            ? $".NET Interactive {version} (the dotnet-interactive tool 1.0.712001, the tested version)"
+            : $".NET Interactive {version}: not the tested {TestedInteractiveVersion} (dotnet-interactive 1.0.712001); README.md says what to do";
+    }
+
+    static string LoadedFSharpCore() =>
+        AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.GetName().Name == "FSharp.Core")?.GetName().Version?.ToString() ?? "not loaded";
+
     /// <summary>Collects versions, threads, CUDA (TorchSharp's view and the NVIDIA driver's) and dataset status.</summary>
     public static EnvironmentReport Describe()
     {
@@ -118,7 +143,9 @@ public static class KdEnvironment
             QuickMode: QuickMode,
             Native: native,
             DataDirectory: FashionMnist.DefaultDirectory,
-            DataFiles: FashionMnist.Verify());
+            DataFiles: FashionMnist.Verify(),
+            NotebookKernel: NotebookKernel(),
+            FSharpCore: LoadedFSharpCore());
     }
 
     /// <summary>Times <paramref name="action"/> once, in seconds.</summary>
