@@ -47,7 +47,7 @@ public class NotebooksCommandTests(ITestOutputHelper output)
         output.WriteLine(log);
         Assert.True(code == 0, log);
         Assert.Contains("[1/1] 00-setup (quick mode)", log);
-        Assert.Matches(@"cell +13 ok .*execute_result\{text/html\}", log); // progress per cell
+        Assert.Matches(@"cell +15 ok .*execute_result\{text/html\}", log); // progress per cell: the chart
 
         var executed = Path.Combine(folder, "00-setup.ipynb");
         var errors = NbFormat.Errors(File.ReadAllText(executed));
