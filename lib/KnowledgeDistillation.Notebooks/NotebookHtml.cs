@@ -9,12 +9,13 @@ namespace KnowledgeDistillation.Notebooks;
 /// <summary>
 /// Renders an executed notebook (nbformat 4 JSON) as one self-contained HTML page: markdown with math, code, text
 /// outputs, tables and interactive Plotly charts. With plotly.js given, the page carries it and the charts work
-/// offline; math is typeset by MathJax from a CDN when online and shows as its TeX source otherwise.
+/// offline. Math is typeset by KaTeX, which the page carries too (embedded in this assembly, with its fonts), so it
+/// needs no network either.
 /// </summary>
 public static partial class NotebookHtml
 {
-    /// <summary>The MathJax 3 bundle the page loads for math. Offline the page still reads: the TeX stays as text.</summary>
-    public const string MathJaxUrl = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js";
+    /// <summary>The KaTeX version the pages carry (ThirdParty/katex, from <c>npm pack katex@0.16.47</c>).</summary>
+    public const string KatexVersion = "0.16.47";
 
     /// <summary>The CSS class of an error output; a page without it ran without errors.</summary>
     public const string ErrorClass = "nb-error";
@@ -31,13 +32,17 @@ public static partial class NotebookHtml
     /// The page for <paramref name="notebookJson"/>. <paramref name="plotlyJs"/> is plotly.js's source; when given,
     /// it is embedded once and the charts' outputs, which ask require.js for plotly from a CDN, get it from the page
     /// instead. Without it the charts' own CDN loading is left as it is (online only).
+    /// When the markdown has math (<c>$…$</c>, <c>$$…$$</c>), KaTeX's script and CSS, with its woff2 fonts as
+    /// <c>data:</c> URIs, are embedded once (about 0.65 MB) and typeset it when the page loads; TeX that KaTeX cannot
+    /// parse stays readable: its source, in red (or left as it is when its braces do not balance). A page without
+    /// math carries no KaTeX.
     /// </summary>
     public static string Render(string notebookJson, string title, string? plotlyJs)
     {
         var notebook = JsonNode.Parse(notebookJson)?.AsObject() ?? throw new InvalidDataException("The notebook is not a JSON object.");
         var body = new StringBuilder();
         int cellNumber = 0;
-        bool hasCharts = false;
+        bool hasCharts = false, hasMath = false;
         foreach (var cell in notebook["cells"]?.AsArray() ?? [])
         {
             cellNumber++;
@@ -46,7 +51,7 @@ public static partial class NotebookHtml
             string source = Text(cell["source"]);
             if (type == "markdown")
             {
-                body.Append("<section class=\"nb-markdown\">").Append(LinkSiblingPages(Markdig.Markdown.ToHtml(source, Markdown))).AppendLine("</section>");
+                body.Append("<section class=\"nb-markdown\">").Append(LinkSiblingPages(MarkdownToHtml(source, ref hasMath))).AppendLine("</section>");
                 continue;
             }
             if (type != "code") continue;
@@ -57,7 +62,7 @@ public static partial class NotebookHtml
             foreach (var output in cell["outputs"]?.AsArray() ?? [])
             {
                 if (output is null) continue;
-                body.AppendLine(Output(output.AsObject(), ref hasCharts));
+                body.AppendLine(Output(output.AsObject(), ref hasCharts, ref hasMath));
             }
             body.AppendLine("</section>");
         }
@@ -66,9 +71,10 @@ public static partial class NotebookHtml
         page.AppendLine("<!DOCTYPE html>")
             .AppendLine("<html lang=\"en\"><head><meta charset=\"utf-8\">")
             .Append("<title>").Append(WebUtility.HtmlEncode(title)).AppendLine("</title>")
-            .Append("<style>").Append(Css).AppendLine("</style>")
-            .Append("<script>window.MathJax = { tex: { inlineMath: [['\\\\(', '\\\\)']], displayMath: [['\\\\[', '\\\\]']] } };</script>")
-            .Append("<script async src=\"").Append(MathJaxUrl).AppendLine("\"></script>");
+            .Append("<style>").Append(Css).AppendLine("</style>");
+        // KaTeX comes first in <head>: before any chart output can load require.js (when plotly.js is not given),
+        // so it registers as window.katex rather than as an AMD module.
+        if (hasMath) page.Append(Katex.Value);
         if (hasCharts && plotlyJs is not null)
         {
             // plotly.js registers itself as window.Plotly when no AMD loader is present; then a stand-in for
@@ -81,7 +87,7 @@ public static partial class NotebookHtml
         return page.ToString();
     }
 
-    static string Output(JsonObject output, ref bool hasCharts)
+    static string Output(JsonObject output, ref bool hasCharts, ref bool hasMath)
     {
         switch (output["output_type"]?.GetValue<string>())
         {
@@ -105,13 +111,65 @@ public static partial class NotebookHtml
                     if (data[image] is { } img)
                         return $"<div class=\"nb-output\"><img src=\"data:{image};base64,{Text(img).Trim()}\" alt=\"output\"></div>";
                 if (data["image/svg+xml"] is { } svg) return $"<div class=\"nb-output\">{Text(svg)}</div>";
-                if (data["text/markdown"] is { } md) return $"<div class=\"nb-output\">{Markdig.Markdown.ToHtml(Text(md), Markdown)}</div>";
+                if (data["text/markdown"] is { } md) return $"<div class=\"nb-output\">{MarkdownToHtml(Text(md), ref hasMath)}</div>";
                 if (data["text/plain"] is { } plain) return $"<pre class=\"nb-output\">{WebUtility.HtmlEncode(Text(plain))}</pre>";
                 return "";
             default:
                 return "";
         }
     }
+
+    /// <summary>Markdig writes math as <c>&lt;span class="math"&gt;\(…\)&lt;/span&gt;</c> (inline) and
+    /// <c>&lt;div class="math"&gt;\[…\]&lt;/div&gt;</c> (display); KaTeX typesets those elements and nothing else.</summary>
+    static string MarkdownToHtml(string markdown, ref bool hasMath)
+    {
+        string html = Markdig.Markdown.ToHtml(markdown, Markdown);
+        if (html.Contains("class=\"math\"", StringComparison.Ordinal)) hasMath = true;
+        return html;
+    }
+
+    /// <summary>KaTeX's CSS, fonts, script and auto-render, and the call that typesets the page's math elements once
+    /// the page has loaded. Only the <c>.math</c> elements: auto-render on the whole body would also read code and
+    /// outputs, where <c>\(</c> or <c>\[</c> are not math. Built once, from this assembly's resources.</summary>
+    static readonly Lazy<string> Katex = new(() =>
+    {
+        var head = new StringBuilder();
+        head.Append("<style>").Append(KatexCss()).AppendLine("</style>");
+        foreach (var script in new[] { "katex.min.js", "auto-render.min.js" })
+            head.Append("<script>").Append(Encoding.UTF8.GetString(KatexResource(script)).Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase)).AppendLine("</script>");
+        head.AppendLine("""
+            <script>document.addEventListener("DOMContentLoaded", function () {
+              var options = { delimiters: [{ left: "\\(", right: "\\)", display: false }, { left: "\\[", right: "\\]", display: true }], throwOnError: false };
+              document.querySelectorAll(".math").forEach(function (element) { renderMathInElement(element, options); });
+            });</script>
+            """);
+        return head.ToString();
+    });
+
+    /// <summary>katex.min.css with each font's woff2 file as a <c>data:</c> URI and its woff and ttf fallbacks
+    /// dropped (every browser that runs KaTeX reads woff2). Throws if the CSS still points to a file.</summary>
+    static string KatexCss()
+    {
+        string css = KatexFontSource().Replace(Encoding.UTF8.GetString(KatexResource("katex.min.css")),
+            m => $"url(data:font/woff2;base64,{Convert.ToBase64String(KatexResource(m.Groups[1].Value + ".woff2"))}) format(\"woff2\")");
+        var left = Regex.Match(css, @"url\((?!data:)[^)]*\)");
+        if (left.Success) throw new InvalidDataException($"katex.min.css refers to {left.Value}, which the page does not carry.");
+        return css;
+    }
+
+    static byte[] KatexResource(string name)
+    {
+        using var stream = typeof(NotebookHtml).Assembly.GetManifestResourceStream("katex/" + name)
+                           ?? throw new InvalidOperationException($"The resource katex/{name} is missing from {typeof(NotebookHtml).Assembly.GetName().Name}.");
+        using var bytes = new MemoryStream();
+        stream.CopyTo(bytes);
+        return bytes.ToArray();
+    }
+
+    /// <summary>One font's sources in katex.min.css: <c>url(fonts/X.woff2) format("woff2"),url(fonts/X.woff)
+    /// format("woff"),url(fonts/X.ttf) format("truetype")</c>; group 1 is X.</summary>
+    [GeneratedRegex("""url\(fonts/([A-Za-z0-9_-]+)\.woff2\) format\("woff2"\)(?:,url\(fonts/[A-Za-z0-9_-]+\.(?:woff|ttf)\) format\("(?:woff|truetype)"\))*""")]
+    private static partial Regex KatexFontSource();
 
     /// <summary>nbformat stores text as a string or as a list of lines.</summary>
     static string Text(JsonNode? node) => node switch

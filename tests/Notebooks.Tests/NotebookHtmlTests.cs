@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using KnowledgeDistillation.Notebooks;
 
 namespace Notebooks.Tests;
@@ -30,15 +31,51 @@ public class NotebookHtmlTests
     static JsonObject Html(string html) => new() { ["output_type"] = "execute_result", ["execution_count"] = 1, ["metadata"] = new JsonObject(), ["data"] = new JsonObject { ["text/html"] = html } };
 
     [Fact]
-    public void Markdown_becomes_html_with_math_left_for_mathjax_and_notebook_links_pointing_to_pages()
+    public void Markdown_becomes_html_with_math_for_katex_and_notebook_links_pointing_to_pages()
     {
-        var page = Page(Markdown("## Soft labels\n\nThe entropy $H(p) = -\\sum_i p_i \\log p_i$ and\n\n$$x' = \\frac{x}{T}$$\n\nNext: [01](01-soft-and-hard-labels.ipynb)"));
+        var page = Page(Markdown("## Soft labels\n\nThe entropy $H(p) = -\\sum_i p_i \\log p_i$ and\n\n$$x' = \\frac{x}{T}$$\n\n$$\ny = 2 < 3\n$$\n\nNext: [01](01-soft-and-hard-labels.ipynb)"));
         Assert.Contains("<h2>Soft labels</h2>", page);
         Assert.Contains("<span class=\"math\">\\(H(p) = -\\sum_i p_i \\log p_i\\)</span>", page);
-        Assert.Contains("\\[", page);
-        Assert.Contains(NotebookHtml.MathJaxUrl, page);
+        Assert.Contains("<span class=\"math\">\\(x' = \\frac{x}{T}\\)</span>", page);
+        Assert.Matches(@"<div class=""math"">\s*\\\[\s*y = 2 &lt; 3\s*\\\]\s*</div>", page);
         Assert.Contains("href=\"01-soft-and-hard-labels.html\"", page);
         Assert.Contains("<title>sample &lt;title&gt;</title>", page);
+    }
+
+    [Fact]
+    public void A_page_with_math_carries_katex_once_with_its_fonts_and_loads_nothing_from_the_network()
+    {
+        var page = Page(Markdown("The softmax $p = \\mathrm{softmax}(z / T)$."), Code("1 + 1"), Markdown("$$L = \\alpha T^2 \\mathrm{KL}(p \\| q)$$"));
+        // The vendored files, unchanged, once each.
+        string katex = Path.Combine(NotebookFiles.RepoRoot, "lib", "KnowledgeDistillation.Notebooks", "ThirdParty", "katex");
+        Assert.Equal(1, Occurrences(page, File.ReadAllText(Path.Combine(katex, "katex.min.js"))));
+        Assert.Equal(1, Occurrences(page, File.ReadAllText(Path.Combine(katex, "contrib", "auto-render.min.js"))));
+        Assert.Equal(1, Occurrences(page, $"version:\"{NotebookHtml.KatexVersion}\""));
+        Assert.Contains("throwOnError: false", page);
+        Assert.Equal(20, Regex.Matches(page, Regex.Escape("url(data:font/woff2;base64,")).Count);
+        Assert.DoesNotMatch(@"url\((?!data:)", page);
+        Assert.DoesNotContain("mathjax", page, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("<script src", page);
+        Assert.DoesNotContain("<link", page);
+        // The only URLs on the page are the XML namespaces KaTeX writes into its SVG and MathML.
+        Assert.All(Regex.Matches(page, "https?://[^\"' )]*").Select(m => m.Value),
+            url => Assert.Contains(url, new[] { "http://www.w3.org/2000/svg", "http://www.w3.org/1998/Math/MathML" }));
+        Assert.True(page.IndexOf("renderMathInElement", StringComparison.Ordinal) < page.IndexOf("<main>", StringComparison.Ordinal), "KaTeX must load in <head>");
+    }
+
+    static int Occurrences(string text, string part)
+    {
+        int count = 0;
+        for (int at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal)) count++;
+        return count;
+    }
+
+    [Fact]
+    public void A_page_without_math_carries_no_katex()
+    {
+        var page = Page(Markdown("No math here, only a price in dollars: 5 $ and a backslash \\("), Code("1 + 1", Html("<span>2</span>")));
+        Assert.DoesNotContain("katex", page, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("class=\"math\"", page);
     }
 
     [Fact]
