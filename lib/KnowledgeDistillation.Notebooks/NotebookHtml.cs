@@ -3,6 +3,9 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Markdig;
+using Markdig.Extensions.Mathematics;
+using Markdig.Renderers;
+using Markdig.Renderers.Html;
 
 namespace KnowledgeDistillation.Notebooks;
 
@@ -23,6 +26,7 @@ public static partial class NotebookHtml
     static readonly MarkdownPipeline Markdown = new MarkdownPipelineBuilder()
         .UsePipeTables()
         .UseMathematics()
+        .Use<DisplayMathInParagraphs>()
         .UseEmphasisExtras()
         .UseAutoLinks()
         .UseTaskLists()
@@ -120,7 +124,9 @@ public static partial class NotebookHtml
     }
 
     /// <summary>Markdig writes math as <c>&lt;span class="math"&gt;\(…\)&lt;/span&gt;</c> (inline) and
-    /// <c>&lt;div class="math"&gt;\[…\]&lt;/div&gt;</c> (display); KaTeX typesets those elements and nothing else.</summary>
+    /// <c>&lt;div class="math"&gt;\[…\]&lt;/div&gt;</c> (a <c>$$</c> block on lines of its own); a <c>$$…$$</c> inside
+    /// a paragraph becomes <c>&lt;span class="math"&gt;\[…\]&lt;/span&gt;</c> (<see cref="DisplayMathInParagraphs"/>).
+    /// KaTeX typesets those elements and nothing else.</summary>
     static string MarkdownToHtml(string markdown, ref bool hasMath)
     {
         string html = Markdig.Markdown.ToHtml(markdown, Markdown);
@@ -170,6 +176,35 @@ public static partial class NotebookHtml
     /// format("woff"),url(fonts/X.ttf) format("truetype")</c>; group 1 is X.</summary>
     [GeneratedRegex("""url\(fonts/([A-Za-z0-9_-]+)\.woff2\) format\("woff2"\)(?:,url\(fonts/[A-Za-z0-9_-]+\.(?:woff|ttf)\) format\("(?:woff|truetype)"\))*""")]
     private static partial Regex KatexFontSource();
+
+    /// <summary>
+    /// Markdig writes <c>$$…$$</c> inside a paragraph (as the notebooks write their equations, on one line) as inline
+    /// math, <c>\(…\)</c>. Jupyter and VS Code show it as display math, centred on its own line, and so does the page:
+    /// this extension writes it as <c>\[…\]</c>. <c>$…$</c> stays inline.
+    /// </summary>
+    sealed class DisplayMathInParagraphs : IMarkdownExtension
+    {
+        public void Setup(MarkdownPipelineBuilder pipeline) { }
+
+        public void Setup(MarkdownPipeline pipeline, IMarkdownRenderer renderer)
+        {
+            if (renderer is not HtmlRenderer html || html.ObjectRenderers.Contains<Renderer>()) return;
+            if (!html.ObjectRenderers.Replace<HtmlMathInlineRenderer>(new Renderer()))
+                throw new InvalidOperationException("UseMathematics() must come before DisplayMathInParagraphs.");
+        }
+
+        sealed class Renderer : HtmlObjectRenderer<MathInline>
+        {
+            protected override void Write(HtmlRenderer renderer, MathInline math)
+            {
+                bool display = math.DelimiterCount >= 2;
+                if (renderer.EnableHtmlForInline) renderer.Write("<span").WriteAttributes(math).Write(display ? ">\\[" : ">\\(");
+                if (renderer.EnableHtmlEscape) renderer.WriteEscape(ref math.Content);
+                else renderer.Write(ref math.Content);
+                if (renderer.EnableHtmlForInline) renderer.Write(display ? "\\]</span>" : "\\)</span>");
+            }
+        }
+    }
 
     /// <summary>nbformat stores text as a string or as a list of lines.</summary>
     static string Text(JsonNode? node) => node switch

@@ -36,7 +36,8 @@ public class NotebookHtmlTests
         var page = Page(Markdown("## Soft labels\n\nThe entropy $H(p) = -\\sum_i p_i \\log p_i$ and\n\n$$x' = \\frac{x}{T}$$\n\n$$\ny = 2 < 3\n$$\n\nNext: [01](01-soft-and-hard-labels.ipynb)"));
         Assert.Contains("<h2>Soft labels</h2>", page);
         Assert.Contains("<span class=\"math\">\\(H(p) = -\\sum_i p_i \\log p_i\\)</span>", page);
-        Assert.Contains("<span class=\"math\">\\(x' = \\frac{x}{T}\\)</span>", page);
+        // $$…$$ on one line, in a paragraph, is display math, as in Jupyter; so is a $$ block.
+        Assert.Contains("<span class=\"math\">\\[x' = \\frac{x}{T}\\]</span>", page);
         Assert.Matches(@"<div class=""math"">\s*\\\[\s*y = 2 &lt; 3\s*\\\]\s*</div>", page);
         Assert.Contains("href=\"01-soft-and-hard-labels.html\"", page);
         Assert.Contains("<title>sample &lt;title&gt;</title>", page);
