@@ -108,7 +108,7 @@ public static partial class NotebookHtml
                 if (data["text/html"] is { } html)
                 {
                     string h = Text(html);
-                    if (h.Contains("Plotly.newPlot", StringComparison.Ordinal)) hasCharts = true;
+                    if (NotebookCharts.IsPlotlyChart(h)) hasCharts = true;
                     return $"<div class=\"nb-output nb-html\">{h}</div>";
                 }
                 foreach (var image in new[] { "image/png", "image/jpeg" })
@@ -207,7 +207,7 @@ public static partial class NotebookHtml
     }
 
     /// <summary>nbformat stores text as a string or as a list of lines.</summary>
-    static string Text(JsonNode? node) => node switch
+    internal static string Text(JsonNode? node) => node switch
     {
         null => "",
         JsonArray lines => string.Concat(lines.Select(l => l?.GetValue<string>() ?? "")),
