@@ -21,6 +21,7 @@ public static partial class NotebookCharts
     /// <summary>The JSON layout of executed notebooks (as Jupyter and NotebookRunner write them): one-space indents,
     /// and non-ASCII text and <c>&lt;</c>, <c>&gt;</c>, <c>&amp;</c> written as they are.</summary>
     static readonly JsonSerializerOptions Layout = new() { WriteIndented = true, IndentSize = 1, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    static readonly JsonSerializerOptions OneLine = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Whether an output's HTML is a Plotly.NET chart (it draws with <c>Plotly.newPlot</c>).</summary>
     internal static bool IsPlotlyChart(string html) => html.Contains("Plotly.newPlot", StringComparison.Ordinal);
@@ -35,7 +36,7 @@ public static partial class NotebookCharts
     public static string AddPlotlyFigures(string notebookJson)
     {
         var notebook = JsonNode.Parse(notebookJson) as JsonObject ?? throw new InvalidDataException("The notebook is not a JSON object.");
-        int added = 0;
+        var figures = new List<JsonObject>();
         foreach (var cell in notebook["cells"] as JsonArray ?? [])
         {
             if (cell is not JsonObject c || c["outputs"] is not JsonArray outputs) continue;
@@ -43,14 +44,19 @@ public static partial class NotebookCharts
             {
                 if (output is not JsonObject o || o["data"] is not JsonObject data || data.ContainsKey(PlotlyMimeType)) continue;
                 if (data["text/html"] is not { } html || Figure(NotebookHtml.Text(html)) is not { } figure) continue;
-                data[PlotlyMimeType] = figure;
-                added++;
+                // A placeholder now, the figure on one line below: indented, a heatmap's numbers take a line each.
+                data[PlotlyMimeType] = Placeholder(figures.Count);
+                figures.Add(figure);
             }
         }
-        if (added == 0) return notebookJson;
+        if (figures.Count == 0) return notebookJson;
         string json = notebook.ToJsonString(Layout);
+        for (int i = 0; i < figures.Count; i++)
+            json = json.Replace(JsonSerializer.Serialize(Placeholder(i)), figures[i].ToJsonString(OneLine), StringComparison.Ordinal);
         return notebookJson.EndsWith('\n') ? json + "\n" : json;
     }
+
+    static string Placeholder(int index) => $"@@kd-plotly-figure-{index}@@";
 
     /// <summary>
     /// The figure a Plotly.NET chart's HTML draws, or null. Plotly.NET 6 writes the script as

@@ -157,7 +157,8 @@ public static class NotebookRunner
         if (JsonNode.Parse(originalJson)?["nbformat_minor"] is { } minor) node["nbformat_minor"] = minor.GetValue<int>();
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var options = new JsonSerializerOptions { WriteIndented = true, IndentSize = 1, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-        File.WriteAllText(path, node.ToJsonString(options) + "\n");
+        // Charts also as Plotly figures, which Jupyter viewers without .NET draw (NotebookCharts).
+        File.WriteAllText(path, NotebookCharts.AddPlotlyFigures(node.ToJsonString(options) + "\n"));
     }
 
     static string Describe(InteractiveDocumentOutputElement e) => e switch

@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Notebooks;
 using Xunit.Abstractions;
 
 namespace Notebooks.Tests;
@@ -32,6 +33,9 @@ public class NotebookHarnessTests(ITestOutputHelper output)
                 Assert.True(html.Contains("Plotly.newPlot(", StringComparison.Ordinal) && html.Contains("var data = [{", StringComparison.Ordinal),
                     $"{name}, cell {cell}: a Plotly output without a chart's data:{Environment.NewLine}{html[..Math.Min(html.Length, 400)]}");
         }
+        // Every chart is also written as a Plotly figure, for Jupyter viewers that run no .NET and no output scripts.
+        int charts = HtmlOutputs(json).Count(o => o.Html.Contains("renderPlotly", StringComparison.Ordinal));
+        Assert.Equal(charts, json.Split($"\"{NotebookCharts.PlotlyMimeType}\"").Length - 1);
         if (name == "00-setup.ipynb")
         {
             // The environment report names the kernel: the tested dotnet-interactive, not an engine of our own.
