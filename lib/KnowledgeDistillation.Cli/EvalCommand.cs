@@ -11,7 +11,7 @@ static class EvalCommand
     public static Command Create()
     {
         var name = new Argument<string>("name") { Description = "A model saved with a manifest, for example cnn-teacher." };
-        var directory = new Option<string>("--dir") { Description = "Where NAME.bin and NAME.json are.", DefaultValueFactory = _ => Pretrained.DefaultDirectory };
+        var directory = new Option<string>("--model-dir") { Description = "Where NAME.bin and NAME.json are (as --teacher-dir of distill and reproduce).", DefaultValueFactory = _ => Pretrained.DefaultDirectory };
         var device = CommonOptions.Device();
         var command = new Command("eval", "Evaluate a saved model on the 10,000 test images: accuracy, loss, calibration error and confusion matrix.")
         {

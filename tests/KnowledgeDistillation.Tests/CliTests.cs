@@ -25,6 +25,19 @@ public class CliTests
     }
 
     [Fact]
+    public void Eval_reads_the_model_from_model_dir_like_distill_reads_teacher_dir()
+    {
+        var root = KnowledgeDistillation.Runtime.RepoPaths.Root!;
+        var (code, output) = Kd("eval", "cnn-teacher", "--model-dir", Path.Combine(root, "datasets", "pretrained"));
+        Assert.True(code == 0, output);
+        Assert.Matches(@"cnn-teacher \(cnn-teacher\): accuracy \d+\.\d\d %", output);
+
+        var (wrong, message) = Kd("eval", "cnn-teacher", "--dir", Path.Combine(root, "datasets", "pretrained"));
+        Assert.Equal(2, wrong); // the old name is a usage error
+        Assert.Contains("--dir", message);
+    }
+
+    [Fact]
     public void Info_fails_clearly_when_the_dataset_is_missing()
     {
         using var empty = new TempDirectory();

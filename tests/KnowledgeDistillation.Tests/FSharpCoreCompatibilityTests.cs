@@ -82,14 +82,12 @@ public class FSharpCoreCompatibilityTests
     /// the NuGet global packages folder.</summary>
     static string ToolFSharpCore()
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Notebooks.sln"))) root = root.Parent;
-        Assert.True(root is not null, $"No Notebooks.sln above {AppContext.BaseDirectory}.");
-        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(root.FullName, ".config", "dotnet-tools.json")));
+        string root = RepoRoot();
+        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, ".config", "dotnet-tools.json")));
         var version = manifest.RootElement.GetProperty("tools").GetProperty("microsoft.dotnet-interactive").GetProperty("version").GetString();
         var packages = NuGetPackages();
         var path = Path.Combine(packages, "microsoft.dotnet-interactive", version!, "tools", "net10.0", "any", "FSharp.Core.dll");
-        Assert.True(File.Exists(path), $"{path} is missing: run `dotnet tool restore` in the repository root ({root.FullName}).");
+        Assert.True(File.Exists(path), $"{path} is missing: run `dotnet tool restore` in the repository root ({root}).");
         return path;
     }
 
@@ -97,15 +95,14 @@ public class FSharpCoreCompatibilityTests
     /// folder, at the version Directory.Packages.props pins (the test project downloads it).</summary>
     static string PlotlyKernelExtension()
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Notebooks.sln"))) root = root.Parent;
-        Assert.True(root is not null, $"No Notebooks.sln above {AppContext.BaseDirectory}.");
-        var props = File.ReadAllText(Path.Combine(root.FullName, "Directory.Packages.props"));
+        var props = File.ReadAllText(Path.Combine(RepoRoot(), "Directory.Packages.props"));
         var version = System.Text.RegularExpressions.Regex.Match(props, "<PlotlyNetInteractiveVersion>([^<]+)</").Groups[1].Value;
         var path = Path.Combine(NuGetPackages(), "plotly.net.interactive", version, "interactive-extensions", "dotnet", "Plotly.NET.Interactive.dll");
         Assert.True(File.Exists(path), $"{path} is missing: `dotnet restore tests/KnowledgeDistillation.Tests` downloads it.");
         return path;
     }
+
+    static string RepoRoot() => KnowledgeDistillation.Runtime.RepoPaths.Root ?? throw new InvalidOperationException($"No Notebooks.sln above {AppContext.BaseDirectory}.");
 
     static string NuGetPackages() => Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p
         ? p : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");

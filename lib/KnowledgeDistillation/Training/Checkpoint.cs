@@ -29,8 +29,8 @@ public static class Checkpoint
         {
             writer.Write(Magic);
             writer.Write(JsonSerializer.Serialize(state));
-            WriteBytes(writer, get_rng_state());
-            WriteBytes(writer, shuffle.get_state());
+            using (var rng = get_rng_state()) WriteBytes(writer, rng);
+            using (var shuffleState = shuffle.get_state()) WriteBytes(writer, shuffleState);
             model.save(writer);
             optimizer.save_state_dict(writer);
             writer.Flush();
@@ -64,7 +64,13 @@ public static class Checkpoint
 
     static void WriteBytes(BinaryWriter writer, Tensor state)
     {
-        var bytes = state.cpu().data<byte>().ToArray();
+        byte[] bytes;
+        if (state.device_type == TorchSharp.DeviceType.CPU) bytes = state.data<byte>().ToArray();
+        else
+        {
+            using var onCpu = state.cpu();
+            bytes = onCpu.data<byte>().ToArray();
+        }
         writer.Write(bytes.Length);
         writer.Write(bytes);
     }

@@ -16,6 +16,10 @@ public sealed record EvaluationResult(double Accuracy, double Loss, double Ece, 
 /// <summary>Evaluates classifiers in evaluation mode, without gradients, batch by batch on the data's device.</summary>
 public static class Evaluator
 {
+    /// <summary>Images per forward pass when none is given: 256, as <see cref="TrainingOptions.EvaluationBatchSize"/>
+    /// (larger batches left a large activation in the allocator between epochs; README, "The kd tool").</summary>
+    public const int DefaultBatchSize = 256;
+
     /// <summary>The number of confidence bins of the expected calibration error (15, as in Guo et al., 2017).</summary>
     public const int CalibrationBins = 15;
 
@@ -25,7 +29,7 @@ public static class Evaluator
     /// <c>Σ_b (n_b / N) · |accuracy_b − confidence_b|</c> over bins of the top-class probability.
     /// The model is left in evaluation mode.
     /// </remarks>
-    public static EvaluationResult Evaluate(nn.Module<Tensor, Tensor> model, LabelledImages data, int batchSize = 1000)
+    public static EvaluationResult Evaluate(nn.Module<Tensor, Tensor> model, LabelledImages data, int batchSize = DefaultBatchSize)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
@@ -36,7 +40,7 @@ public static class Evaluator
     }
 
     /// <summary>The model's logits for every image, in evaluation mode, without gradients, on the images' device.</summary>
-    public static Tensor Logits(nn.Module<Tensor, Tensor> model, Tensor images, int batchSize = 1000)
+    public static Tensor Logits(nn.Module<Tensor, Tensor> model, Tensor images, int batchSize = DefaultBatchSize)
     {
         ArgumentNullException.ThrowIfNull(model);
         model.eval();

@@ -37,7 +37,7 @@ public static class Trainer
 
     /// <summary>
     /// Distils <paramref name="teacher"/> into <paramref name="student"/> with <paramref name="objective"/>. The teacher
-    /// stays frozen, in evaluation mode, under <c>no_grad</c>; only the student (and trainable terms such as a FitNets
+    /// stays frozen (its parameters' <c>requires_grad</c> are restored afterwards), in evaluation mode, under <c>no_grad</c>; only the student (and trainable terms such as a FitNets
     /// regressor) learn. Shapes are checked before training starts.
     /// </summary>
     public static TrainingResult Distill(nn.Module<Tensor, Tensor> student, nn.Module<Tensor, Tensor> teacher, DistillationObjective objective,
@@ -255,11 +255,15 @@ public static class Trainer
         TeacherOutputs? cache;
         bool ownsCache;
         bool labelsInRange;
+        // The teacher's parameters are frozen while it teaches, and given back as the caller had them.
+        readonly List<(TorchSharp.Modules.Parameter Parameter, bool RequiresGrad)> frozen = [];
 
         public void Dispose()
         {
             if (ownsCache) cache?.Dispose();
             cache = null;
+            foreach (var (parameter, requiresGrad) in frozen) parameter.requires_grad = requiresGrad;
+            frozen.Clear();
         }
 
         public void Prepare(Device device, Tensor images, Tensor labels, TrainingOptions options)
@@ -276,7 +280,11 @@ public static class Trainer
             }
             teacher.to(device);
             teacher.eval();
-            foreach (var p in teacher.parameters()) p.requires_grad = false;
+            foreach (var p in teacher.parameters())
+            {
+                frozen.Add((p, p.requires_grad));
+                p.requires_grad = false;
+            }
             objective.to(device);
             needsFeatures = objective.Terms.Any(t => t.UsesFeatures);
             if (needsFeatures && (student is not IFeatureModel || teacher is not IFeatureModel))
