@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using KnowledgeDistillation.Benchmarks;
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Performance;
 using KnowledgeDistillation.Runtime;
 using KnowledgeDistillation.Training;
 using static TorchSharp.torch;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Performance;
 using KnowledgeDistillation.Runtime;
 using KnowledgeDistillation.Training;
 
@@ -29,7 +30,7 @@ static class BenchmarkCommand
             using var all = FashionMnist.Load(Split.Train);
             using var train = all.BalancedSubset(images, seed: 0);
             using var test = FashionMnist.Load(Split.Test, limit: 1000);
-            Console.WriteLine($"device {KdEnvironment.ResolveDevice(dev)}, {TorchSharp.torch.get_num_threads()} threads, {images:N0} training images, CNN student 0.1M / teacher 1.0M parameters, batch 128");
+            Console.WriteLine($"device {Devices.Resolve(dev)}, {TorchSharp.torch.get_num_threads()} threads, {images:N0} training images, CNN student 0.1M / teacher 1.0M parameters, batch 128");
 
             var times = EpochBenchmark.MeasureEpochs(train, test, r, dev, log: Console.Error.WriteLine);
             Console.WriteLine();

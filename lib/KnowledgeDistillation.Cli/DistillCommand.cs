@@ -3,8 +3,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Experiments;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Runtime;
+using KnowledgeDistillation.Tables;
 using KnowledgeDistillation.Training;
 using Microsoft.Data.Analysis;
 using static TorchSharp.torch;
@@ -51,7 +53,7 @@ static class DistillCommand
             var options = (training.Read(parse) with { CacheTeacherOutputs = !parse.GetValue(noCache) }).Validate();
             string studentName = parse.GetValue(student)!;
             string outDir = parse.GetValue(output) ?? Path.Combine(RepoPaths.Root ?? Directory.GetCurrentDirectory(), "artifacts", "distill", DistillationMethods.Name(m).Replace('+', '-'));
-            var resolved = KdEnvironment.ResolveDevice(options.Device);
+            var resolved = Devices.Resolve(options.Device);
 
             var (teacherModel, manifest) = Pretrained.Load(parse.GetValue(teacher)!, parse.GetValue(teacherDir), resolved);
             if (teacherModel is not IFeatureModel teacherFeatures)

@@ -19,7 +19,7 @@ static class EvalCommand
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
-            var (model, manifest) = Pretrained.Load(parse.GetValue(name)!, parse.GetValue(directory), KdEnvironment.ResolveDevice(parse.GetValue(device)!));
+            var (model, manifest) = Pretrained.Load(parse.GetValue(name)!, parse.GetValue(directory), Devices.Resolve(parse.GetValue(device)!));
             using var test = FashionMnist.Load(Split.Test);
             var result = Evaluator.Evaluate(model, test);
             Console.WriteLine($"{manifest.Name} ({manifest.Model}): accuracy {result.Accuracy:P2}, loss {result.Loss:F4}, ECE {result.Ece:F4} on {result.Count:N0} images");

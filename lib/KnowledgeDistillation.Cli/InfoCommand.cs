@@ -1,6 +1,7 @@
 using System.CommandLine;
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Runtime;
+using KnowledgeDistillation.Setup;
 
 namespace KnowledgeDistillation.Cli;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Experiments;
 using KnowledgeDistillation.Runtime;
 using KnowledgeDistillation.Training;
 
@@ -55,7 +56,7 @@ static class ReproduceCommand
             };
             string outDir = parse.GetValue(output) ?? Path.Combine(RepoPaths.Root ?? Directory.GetCurrentDirectory(), "artifacts", "reproduce");
             var clock = Stopwatch.StartNew();
-            var resolved = KdEnvironment.ResolveDevice(settings.Training.Device);
+            var resolved = Devices.Resolve(settings.Training.Device);
             Console.WriteLine($"kd reproduce{(parse.GetValue(quick) ? " --quick" : "")} on {resolved}");
             foreach (var line in Reproduction.DescribeSettings(settings)) Console.WriteLine($"  {line}");
 

@@ -37,7 +37,7 @@ static class TrainTeacherCommand
 
             manual_seed(options.Seed);
             var network = ModelZoo.Create(modelName);
-            Console.Error.WriteLine($"training {modelName} on {train.Count:N0} images, {options.Epochs} epochs, device {KdEnvironment.ResolveDevice(options.Device)}: " +
+            Console.Error.WriteLine($"training {modelName} on {train.Count:N0} images, {options.Epochs} epochs, device {Devices.Resolve(options.Device)}: " +
                                     (network is IFeatureModel f ? ModelSize.Describe(f) : ""));
             var clock = Stopwatch.StartNew();
             var progress = new ConsoleProgress(modelName);

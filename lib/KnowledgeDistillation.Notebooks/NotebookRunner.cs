@@ -66,7 +66,7 @@ public sealed record NotebookRunResult(string NotebookPath, IReadOnlyList<CellOu
 /// </summary>
 public static class NotebookRunner
 {
-    /// <summary>The environment variable the library reads for quick mode (KnowledgeDistillation.Runtime.KdEnvironment.QuickVariable).</summary>
+    /// <summary>The environment variable the library reads for quick mode (KnowledgeDistillation.Setup.KdEnvironment.QuickVariable).</summary>
     public const string QuickVariable = "KD_QUICK";
 
     /// <summary>The longest the kernel may take to start.</summary>

@@ -1,5 +1,6 @@
 using KnowledgeDistillation.Charts;
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Tables;
 
 namespace KnowledgeDistillation.Tests;
 

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using KnowledgeDistillation.Runtime;
+using KnowledgeDistillation.Setup;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Tests;

@@ -1,4 +1,5 @@
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Performance;
 using KnowledgeDistillation.Training;
 
 namespace KnowledgeDistillation.Tests;

@@ -3,6 +3,7 @@ using System.Reflection.Metadata;
 using System.Reflection.Metadata.Ecma335;
 using System.Reflection.PortableExecutable;
 using System.Text.Json;
+using KnowledgeDistillation.Setup;
 
 namespace KnowledgeDistillation.Tests;
 
@@ -53,8 +54,8 @@ public class FSharpCoreCompatibilityTests
     public void The_environment_report_judges_the_kernel_by_the_version_inside_the_pinned_tool()
     {
         var deps = File.ReadAllText(Path.Combine(Path.GetDirectoryName(ToolFSharpCore())!, "Microsoft.DotNet.Interactive.App.deps.json"));
-        Assert.Contains($"\"Microsoft.DotNet.Interactive/{KnowledgeDistillation.Runtime.KdEnvironment.TestedInteractiveVersion}\"", deps);
-        Assert.StartsWith("none", KnowledgeDistillation.Runtime.KdEnvironment.NotebookKernel()); // a test host is no kernel
+        Assert.Contains($"\"Microsoft.DotNet.Interactive/{KnowledgeDistillation.Setup.KdEnvironment.TestedInteractiveVersion}\"", deps);
+        Assert.StartsWith("none", KnowledgeDistillation.Setup.KdEnvironment.NotebookKernel()); // a test host is no kernel
     }
 
     [Fact]

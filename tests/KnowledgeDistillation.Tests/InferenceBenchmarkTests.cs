@@ -1,6 +1,9 @@
 using KnowledgeDistillation.Analysis;
 using KnowledgeDistillation.Charts;
 using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Performance;
+using KnowledgeDistillation.Runtime;
+using KnowledgeDistillation.Tables;
 using KnowledgeDistillation.Training;
 using static TorchSharp.torch;
 

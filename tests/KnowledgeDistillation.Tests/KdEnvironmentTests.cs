@@ -1,4 +1,5 @@
 using KnowledgeDistillation.Runtime;
+using KnowledgeDistillation.Setup;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -31,17 +32,17 @@ public class KdEnvironmentTests
     public void Auto_picks_cuda_exactly_when_available()
     {
         var expected = cuda.is_available() ? DeviceType.CUDA : DeviceType.CPU;
-        Assert.Equal(expected, KdEnvironment.ResolveDevice("auto").type);
-        Assert.Equal(DeviceType.CPU, KdEnvironment.ResolveDevice("CPU").type);
+        Assert.Equal(expected, Devices.Resolve("auto").type);
+        Assert.Equal(DeviceType.CPU, Devices.Resolve("CPU").type);
     }
 
     [Fact]
     public void Bad_device_names_are_rejected_clearly()
     {
-        var e = Assert.Throws<ArgumentException>(() => KdEnvironment.ResolveDevice("tpu"));
+        var e = Assert.Throws<ArgumentException>(() => Devices.Resolve("tpu"));
         Assert.Contains("tpu", e.Message);
         if (!cuda.is_available())
-            Assert.Contains("not available", Assert.Throws<ArgumentException>(() => KdEnvironment.ResolveDevice("cuda")).Message);
+            Assert.Contains("not available", Assert.Throws<ArgumentException>(() => Devices.Resolve("cuda")).Message);
     }
 
     [Fact]

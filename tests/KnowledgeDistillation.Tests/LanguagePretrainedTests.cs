@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Experiments;
 using KnowledgeDistillation.Language;
 
 namespace KnowledgeDistillation.Tests;

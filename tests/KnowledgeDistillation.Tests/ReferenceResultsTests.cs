@@ -1,4 +1,5 @@
 using KnowledgeDistillation.Charts;
+using KnowledgeDistillation.Experiments;
 using KnowledgeDistillation.Training;
 
 namespace KnowledgeDistillation.Tests;

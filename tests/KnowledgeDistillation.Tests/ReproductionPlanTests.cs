@@ -1,5 +1,6 @@
 using KnowledgeDistillation.Charts;
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Experiments;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Training;
 using TorchSharp;

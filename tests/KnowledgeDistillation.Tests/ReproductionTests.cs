@@ -1,5 +1,7 @@
 using System.Globalization;
+using KnowledgeDistillation.Analysis;
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Experiments;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Training;
 using static TorchSharp.torch;

@@ -1,4 +1,6 @@
+using KnowledgeDistillation.Analysis;
 using KnowledgeDistillation.Charts;
+using KnowledgeDistillation.Experiments;
 using KnowledgeDistillation.Training;
 using Plotly.NET;
 

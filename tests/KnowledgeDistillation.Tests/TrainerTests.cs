@@ -1,6 +1,7 @@
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Losses;
 using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Tables;
 using KnowledgeDistillation.Training;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -5,71 +5,6 @@ using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Data;
 
-/// <summary>Which part of a data set.</summary>
-public enum Split
-{
-    /// <summary>The training images (60,000 for Fashion-MNIST).</summary>
-    Train,
-    /// <summary>The test images (10,000 for Fashion-MNIST).</summary>
-    Test,
-}
-
-/// <summary>Images and their labels, as tensors on one device. Dispose it to free the native memory at once.</summary>
-public sealed class LabelledImages : IDisposable
-{
-    internal LabelledImages(Tensor images, Tensor labels, Split split)
-    {
-        Images = images;
-        Labels = labels;
-        Split = split;
-    }
-
-    /// <summary>Normalised images, float32, shape [N, 1, 28, 28].</summary>
-    public Tensor Images { get; }
-
-    /// <summary>Class labels, int64, shape [N].</summary>
-    public Tensor Labels { get; }
-
-    /// <summary>Which split these come from.</summary>
-    public Split Split { get; }
-
-    /// <summary>The number of images.</summary>
-    public int Count => (int)Labels.shape[0];
-
-    /// <summary>
-    /// A class-balanced random subset of <paramref name="count"/> images: count / classes of each class (the first
-    /// count % classes classes get one more), drawn with <paramref name="seed"/>, in random order. New tensors.
-    /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">count is not in [classes, Count], or a class has too few images.</exception>
-    public LabelledImages BalancedSubset(int count, long seed, int classes = FashionMnist.NumClasses)
-    {
-        if (count < classes || count > Count)
-            throw new ArgumentOutOfRangeException(nameof(count), count, $"A balanced subset needs between {classes} and {Count} images.");
-        using var scope = NewDisposeScope();
-        using var generator = new Generator((ulong)seed);
-        var labels = Labels.cpu();
-        var picked = new List<Tensor>();
-        for (int c = 0; c < classes; c++)
-        {
-            var members = labels.eq(c).nonzero().squeeze(1);
-            int want = count / classes + (c < count % classes ? 1 : 0);
-            if (members.shape[0] < want)
-                throw new ArgumentOutOfRangeException(nameof(count), count, $"Class {c} has only {members.shape[0]} images; {want} are needed.");
-            picked.Add(members.index_select(0, randperm(members.shape[0], generator: generator).narrow(0, 0, want)));
-        }
-        var all = cat(picked, 0);
-        var index = all.index_select(0, randperm(all.shape[0], generator: generator)).to(Images.device);
-        return new LabelledImages(Images.index_select(0, index).MoveToOuterDisposeScope(), Labels.index_select(0, index).MoveToOuterDisposeScope(), Split);
-    }
-
-    /// <inheritdoc />
-    public void Dispose()
-    {
-        Images.Dispose();
-        Labels.Dispose();
-    }
-}
-
 /// <summary>One shipped file and whether its SHA-256 matches the recorded one.</summary>
 public sealed record DataFileCheck(string File, bool Present, bool ChecksumMatches, string? ActualSha256);
 
@@ -166,7 +101,7 @@ public static class FashionMnist
         var pixels = tensor(images.Data, [images.Count, 1, ImageSize, ImageSize], dtype: ScalarType.Byte);
         var x = pixels.to(device ?? CPU).to_type(ScalarType.Float32).div_(255f).sub_(Mean).div_(Std);
         var y = tensor(labels.Data, [labels.Count], dtype: ScalarType.Byte).to(device ?? CPU).to_type(ScalarType.Int64);
-        return new LabelledImages(x.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope(), split);
+        return LabelledImages.Trusted(x.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope(), split);
     }
 
     /// <summary>Checks that the four files are present and match their recorded SHA-256 sums.</summary>

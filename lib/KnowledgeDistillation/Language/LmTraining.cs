@@ -1,5 +1,3 @@
-using Microsoft.Data.Analysis;
-
 namespace KnowledgeDistillation.Language;
 
 /// <summary>How a student of the addition task learns (the regimes of <see cref="LmTrainer.Distill"/>).</summary>
@@ -39,7 +37,7 @@ public enum LmDistillationMode
 
 /// <summary>The settings of a language-model training run.</summary>
 /// <param name="Steps">Optimiser steps. The default, 1,000 steps of 64 at lr 3e-3, is the full setting for the student
-/// (<see cref="LmExperimentSettings.Full"/>), which then solves 99.2–99.8 % of in-distribution problems from ground-truth chains.</param>
+/// (the full setting of the tutorial's <c>LmExperimentSettings.Full</c>), which then solves 99.2–99.8 % of in-distribution problems from ground-truth chains.</param>
 /// <param name="BatchSize">Sequences per step.</param>
 /// <param name="LearningRate">The peak learning rate of AdamW.</param>
 /// <param name="WeightDecay">AdamW's decoupled weight decay.</param>
@@ -129,14 +127,6 @@ public sealed record LmTrainingResult(IReadOnlyList<LmStepRecord> History, IRead
 {
     /// <summary>The last step's objective.</summary>
     public double FinalLoss => History[^1].Loss;
-
-    /// <summary>The history as a DataFrame: step, epoch, lr, loss, seconds.</summary>
-    public DataFrame ToDataFrame() => new(
-        new PrimitiveDataFrameColumn<int>("step", History.Select(h => h.Step)),
-        new PrimitiveDataFrameColumn<int>("epoch", History.Select(h => h.Epoch)),
-        new PrimitiveDataFrameColumn<double>("lr", History.Select(h => h.LearningRate)),
-        new PrimitiveDataFrameColumn<double>("loss", History.Select(h => h.Loss)),
-        new PrimitiveDataFrameColumn<double>("seconds", History.Select(h => h.Seconds)));
 }
 
 /// <summary>The teacher's chains kept by rejection sampling.</summary>

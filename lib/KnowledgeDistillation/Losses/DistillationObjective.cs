@@ -61,7 +61,8 @@ public sealed record ObjectiveValue(Tensor Total, IReadOnlyDictionary<string, Te
 /// A weighted sum of distillation terms, <c>L = Σ_k w_k · L_k</c>, that also reports each term separately (for plots).
 /// Hinton KD is <c>CrossEntropy(1 − α) + Soft(T, α)</c>; FitNets adds <c>Hint(...)</c>; and so on.
 /// </summary>
-public sealed class DistillationObjective
+/// <remarks>Dispose it when done: that frees the native memory of the terms' trainable modules (a FitNets regressor).</remarks>
+public sealed class DistillationObjective : IDisposable
 {
     readonly List<DistillationTerm> terms = [];
 
@@ -95,6 +96,12 @@ public sealed class DistillationObjective
     {
         foreach (var t in terms) t.Trainable?.to(device);
         return this;
+    }
+
+    /// <summary>Disposes the terms' trainable modules.</summary>
+    public void Dispose()
+    {
+        foreach (var t in terms) t.Trainable?.Dispose();
     }
 
     /// <summary>Computes every term and the weighted total.</summary>

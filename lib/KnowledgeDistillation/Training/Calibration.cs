@@ -1,4 +1,3 @@
-using Microsoft.Data.Analysis;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -40,14 +39,6 @@ public sealed record ReliabilityData(IReadOnlyList<ReliabilityBin> Bins, long To
 
     /// <summary>The fraction of predictions, weighted by count, that sit in bins where accuracy is below confidence.</summary>
     public double OverconfidentShare => Bins.Where(b => b.Count > 0 && b.Gap < 0).Sum(b => (double)b.Count) / Total;
-
-    /// <summary>One row per bin: edges, count, mean confidence, accuracy and the gap.</summary>
-    public DataFrame ToDataFrame() => new(
-        new StringDataFrameColumn("bin", Bins.Select(b => $"[{b.Lower:F3}, {b.Upper:F3}{(b.Index == Bins.Count - 1 ? "]" : ")")}")),
-        new PrimitiveDataFrameColumn<long>("count", Bins.Select(b => b.Count)),
-        new PrimitiveDataFrameColumn<double>("confidence", Bins.Select(b => Math.Round(b.MeanConfidence, 4))),
-        new PrimitiveDataFrameColumn<double>("accuracy", Bins.Select(b => Math.Round(b.Accuracy, 4))),
-        new PrimitiveDataFrameColumn<double>("accuracy − confidence", Bins.Select(b => Math.Round(b.Gap, 4))));
 }
 
 /// <summary>Reliability diagrams, binned exactly as <see cref="Evaluator"/> bins its expected calibration error.</summary>

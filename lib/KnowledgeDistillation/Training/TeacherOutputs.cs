@@ -9,7 +9,7 @@ namespace KnowledgeDistillation.Training;
 /// and saves the teacher's forward pass in every epoch.
 /// </summary>
 /// <remarks>Memory: N × (classes + the needed features' sizes) floats; a [64, 7, 7] feature for 60,000 images is 750 MB.</remarks>
-sealed class TeacherOutputs : IDisposable
+public sealed class TeacherOutputs : IDisposable
 {
     readonly Tensor logits;
     readonly Tensor?[] features;
@@ -20,6 +20,13 @@ sealed class TeacherOutputs : IDisposable
         this.features = features;
     }
 
+    /// <summary>Runs <paramref name="teacher"/> over <paramref name="images"/> once, in evaluation mode under
+    /// <c>no_grad</c>, and keeps its logits and the features at <paramref name="featureIndices"/> (positions in
+    /// <see cref="IFeatureModel.Features"/>; empty for logits only).</summary>
+    /// <param name="teacher">The frozen teacher; an <see cref="IFeatureModel"/> when features are asked for.</param>
+    /// <param name="images">The training images, on the device the run will use.</param>
+    /// <param name="featureIndices">The features to keep.</param>
+    /// <param name="batchSize">Images per forward pass.</param>
     public static TeacherOutputs Compute(nn.Module<Tensor, Tensor> teacher, Tensor images, IReadOnlyList<int> featureIndices, int batchSize)
     {
         teacher.eval();
@@ -62,6 +69,7 @@ sealed class TeacherOutputs : IDisposable
     public ModelOutput Select(Tensor index) =>
         new(features.Select(f => f is null ? empty(0) : f.index_select(0, index)).ToList(), logits.index_select(0, index));
 
+    /// <summary>Frees the cached tensors.</summary>
     public void Dispose()
     {
         logits.Dispose();

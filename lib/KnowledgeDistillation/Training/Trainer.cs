@@ -40,17 +40,18 @@ public static class Trainer
     /// stays frozen (its parameters' <c>requires_grad</c> are restored afterwards), in evaluation mode, under <c>no_grad</c>; only the student (and trainable terms such as a FitNets
     /// regressor) learn. Shapes are checked before training starts.
     /// </summary>
+    /// <param name="student">The model that learns.</param>
+    /// <param name="teacher">The frozen teacher.</param>
+    /// <param name="objective">The loss terms and their weights.</param>
+    /// <param name="train">The training images.</param>
+    /// <param name="test">The test set, evaluated after every epoch.</param>
+    /// <param name="options">The run's settings.</param>
+    /// <param name="callbacks">Progress and cancellation.</param>
+    /// <param name="precomputed">The teacher's outputs for <paramref name="train"/>, computed once with
+    /// <see cref="TeacherOutputs.Compute"/> and shared by several runs (seeds, methods); the trainer does not dispose them.
+    /// When null and <see cref="TrainingOptions.CacheTeacherOutputs"/> is on, the run computes its own.</param>
     public static TrainingResult Distill(nn.Module<Tensor, Tensor> student, nn.Module<Tensor, Tensor> teacher, DistillationObjective objective,
-        LabelledImages train, LabelledImages test, TrainingOptions options, TrainingCallbacks? callbacks = null)
-    {
-        ArgumentNullException.ThrowIfNull(student);
-        return Distill(student, teacher, objective, train, test, options, callbacks, precomputed: null);
-    }
-
-    /// <summary>As the public <c>Distill</c>, but with the teacher's outputs for <paramref name="train"/> computed once by
-    /// the caller and shared by several runs (the experiment table); the trainer does not dispose them.</summary>
-    internal static TrainingResult Distill(nn.Module<Tensor, Tensor> student, nn.Module<Tensor, Tensor> teacher, DistillationObjective objective,
-        LabelledImages train, LabelledImages test, TrainingOptions options, TrainingCallbacks? callbacks, TeacherOutputs? precomputed)
+        LabelledImages train, LabelledImages test, TrainingOptions options, TrainingCallbacks? callbacks = null, TeacherOutputs? precomputed = null)
     {
         ArgumentNullException.ThrowIfNull(student);
         ArgumentNullException.ThrowIfNull(teacher);
@@ -99,7 +100,7 @@ public static class Trainer
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(test);
         options.Validate();
-        var device = KdEnvironment.ResolveDevice(options.Device);
+        var device = Devices.Resolve(options.Device);
         var clock = Stopwatch.StartNew();
 
         manual_seed(options.Seed);
@@ -107,7 +108,7 @@ public static class Trainer
         model.to(device);
         using var x = OnDevice(train.Images, device);
         using var y = OnDevice(train.Labels, device);
-        using var testSet = new LabelledImages(OnDevice(test.Images, device), OnDevice(test.Labels, device), test.Split);
+        using var testSet = LabelledImages.Trusted(OnDevice(test.Images, device), OnDevice(test.Labels, device), test.Split);
         step.Prepare(device, x, y, options);
 
         var parameters = model.parameters().Concat(extraParameters).ToList();

@@ -1,5 +1,3 @@
-using Microsoft.Data.Analysis;
-
 namespace KnowledgeDistillation.Training;
 
 /// <summary>The metrics of one epoch.</summary>
@@ -20,36 +18,7 @@ public sealed record EpochRecord(
 /// <summary>The outcome of a run: its history and the final evaluation.</summary>
 /// <param name="History">One record per epoch.</param>
 /// <param name="Final">The test-set evaluation after the last epoch.</param>
-public sealed record TrainingResult(IReadOnlyList<EpochRecord> History, EvaluationResult Final)
-{
-    /// <summary>The history as a DataFrame: one row per epoch, one column per metric and term.</summary>
-    public DataFrame ToDataFrame() => TrainingHistory.ToDataFrame(History);
-}
-
-/// <summary>Conversions of a history.</summary>
-public static class TrainingHistory
-{
-    /// <summary>One row per epoch; term columns are named <c>term:NAME</c>.</summary>
-    public static DataFrame ToDataFrame(IReadOnlyList<EpochRecord> history)
-    {
-        ArgumentNullException.ThrowIfNull(history);
-        var columns = new List<DataFrameColumn>
-        {
-            new PrimitiveDataFrameColumn<int>("epoch", history.Select(h => h.Epoch)),
-            new PrimitiveDataFrameColumn<double>("lr", history.Select(h => h.LearningRate)),
-            new PrimitiveDataFrameColumn<double>("train_loss", history.Select(h => h.TrainLoss)),
-            new PrimitiveDataFrameColumn<double>("train_acc", history.Select(h => h.TrainAccuracy)),
-            new PrimitiveDataFrameColumn<double>("test_loss", history.Select(h => h.TestLoss)),
-            new PrimitiveDataFrameColumn<double>("test_acc", history.Select(h => h.TestAccuracy)),
-            new PrimitiveDataFrameColumn<double>("test_ece", history.Select(h => h.TestEce)),
-            new PrimitiveDataFrameColumn<double>("seconds", history.Select(h => h.Seconds)),
-            new PrimitiveDataFrameColumn<double>("rss_mb", history.Select(h => h.RssMegabytes)),
-        };
-        foreach (var name in history.SelectMany(h => h.Terms.Keys).Distinct())
-            columns.Add(new PrimitiveDataFrameColumn<double>("term:" + name, history.Select(h => h.Terms.TryGetValue(name, out var v) ? v : double.NaN)));
-        return new DataFrame(columns);
-    }
-}
+public sealed record TrainingResult(IReadOnlyList<EpochRecord> History, EvaluationResult Final);
 
 /// <summary>Progress within a run, reported through <see cref="TrainingCallbacks.Progress"/>.</summary>
 /// <param name="Epoch">1-based current epoch.</param>

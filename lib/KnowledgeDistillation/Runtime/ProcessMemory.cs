@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
-namespace KnowledgeDistillation.Training;
+namespace KnowledgeDistillation.Runtime;
 
 /// <summary>The process's resident memory (RSS).</summary>
 public static class ProcessMemory

@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Runtime;
 using Microsoft.Data.Analysis;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace KnowledgeDistillation.Training;
+namespace KnowledgeDistillation.Performance;
 
 /// <summary>Timings of repeated runs, in milliseconds, with order statistics.</summary>
 /// <param name="Milliseconds">One time per run, in the order measured (warm-up runs excluded).</param>

@@ -1,8 +1,9 @@
 using System.Globalization;
+using KnowledgeDistillation.Analysis;
 using KnowledgeDistillation.Runtime;
 using Microsoft.Data.Analysis;
 
-namespace KnowledgeDistillation.Training;
+namespace KnowledgeDistillation.Experiments;
 
 /// <summary>A result from a paper or a tutorial: a teacher, the student trained without it, and the student distilled
 /// with one method, as accuracies in percent. These figures are quoted, not measured by this project.</summary>
@@ -10,7 +11,7 @@ namespace KnowledgeDistillation.Training;
 /// <param name="Citation">Where exactly: paper, section or table, or page.</param>
 /// <param name="Dataset">The dataset and the metric, for example <c>MNIST (test accuracy)</c>.</param>
 /// <param name="Pair">Teacher → student.</param>
-/// <param name="Method">The method in this library's names (<see cref="DistillationMethods.Names"/>).</param>
+/// <param name="Method">The method in this library's names (<see cref="Training.DistillationMethods.Names"/>).</param>
 /// <param name="Teacher">The teacher's accuracy, percent.</param>
 /// <param name="Scratch">The student's accuracy without the teacher, percent.</param>
 /// <param name="Distilled">The distilled student's accuracy, percent.</param>
@@ -61,7 +62,7 @@ public sealed record DeltaComparison(string Regime, int Images, string Method, d
     public string Agreement => ReferenceResults.Agreement(WelchT, RecordedWelchT);
 }
 
-/// <summary>One bar of <see cref="Charts.ResultCharts.GapClosed"/>: a distilled student's gain and the share of the
+/// <summary>One bar of <see cref="ResultCharts.GapClosed"/>: a distilled student's gain and the share of the
 /// teacher–student gap it closed.</summary>
 /// <param name="Label">For example <c>Hinton 2015 · MNIST · kd</c>.</param>
 /// <param name="Gain">Distilled minus scratch, in points.</param>

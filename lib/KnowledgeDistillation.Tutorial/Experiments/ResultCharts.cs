@@ -1,10 +1,11 @@
+using KnowledgeDistillation.Charts;
 using KnowledgeDistillation.Training;
 using Microsoft.FSharp.Core;
 using Plotly.NET;
 using Plotly.NET.CSharp;
 using CSharpChart = Plotly.NET.CSharp.Chart;
 
-namespace KnowledgeDistillation.Charts;
+namespace KnowledgeDistillation.Experiments;
 
 /// <summary>Plotly charts of experiment results.</summary>
 public static class ResultCharts

@@ -1,7 +1,7 @@
 using KnowledgeDistillation.Analysis;
 using KnowledgeDistillation.Losses;
-using static TorchSharp.torch;
 using static KnowledgeDistillation.Exercises.LearnerCode;
+using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
 namespace KnowledgeDistillation.Exercises;

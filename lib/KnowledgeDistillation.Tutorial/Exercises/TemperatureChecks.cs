@@ -1,6 +1,6 @@
 using KnowledgeDistillation.Losses;
-using static TorchSharp.torch;
 using static KnowledgeDistillation.Exercises.LearnerCode;
+using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
 namespace KnowledgeDistillation.Exercises;

@@ -1,8 +1,9 @@
 using System.Diagnostics;
+using KnowledgeDistillation.Language;
 using Microsoft.Data.Analysis;
 using static TorchSharp.torch;
 
-namespace KnowledgeDistillation.Language;
+namespace KnowledgeDistillation.Experiments;
 
 /// <summary>The settings of the reasoning-distillation experiment: splits, the teacher's and the students' training.</summary>
 /// <remarks>

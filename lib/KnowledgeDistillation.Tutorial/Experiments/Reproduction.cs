@@ -1,14 +1,16 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using KnowledgeDistillation.Analysis;
 using KnowledgeDistillation.Charts;
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Training;
 using Microsoft.Data.Analysis;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace KnowledgeDistillation.Training;
+namespace KnowledgeDistillation.Experiments;
 
 /// <summary>A training regime of the experiment table: how many labelled images the students see, and for how long.</summary>
 /// <param name="Name">For example <c>all labels</c> or <c>1,000 labels</c>.</param>
@@ -186,13 +188,13 @@ public static class Reproduction
 
         using var testSubset = settings.TestImages is { } n ? test.BalancedSubset(n, TestSubsetSeed) : null;
         var testSet = testSubset ?? test;
-        var device = Runtime.KdEnvironment.ResolveDevice(settings.Training.Device);
+        var device = Runtime.Devices.Resolve(settings.Training.Device);
         teacher.to(device);
         var teacherClock = Stopwatch.StartNew();
         EvaluationResult teacherResult;
         // The test set and each seed's training subset go to the device once and serve every run (the trainer aliases
         // tensors that are on its device already instead of copying them).
-        using var testOnDevice = ToDevice(testSet, device);
+        using var testOnDevice = testSet.To(device);
         teacherResult = Evaluator.Evaluate(teacher, testOnDevice);
         var callbacks = new TrainingCallbacks { Cancellation = cancellation };
 
@@ -202,7 +204,7 @@ public static class Reproduction
             foreach (var seed in settings.Seeds)
             {
                 using var subset = regime.Images is { } k && k < train.Count ? train.BalancedSubset(k, seed) : null;
-                using var data = ToDevice(subset ?? train, device);
+                using var data = (subset ?? train).To(device);
                 var options = settings.Training with { Epochs = regime.Epochs, Seed = seed, CheckpointPath = null, Resume = false };
                 // One teacher pass per subset, shared by every method (its outputs do not depend on the method).
                 using var shared = options.CacheTeacherOutputs && settings.Methods.Count > 0
@@ -234,14 +236,18 @@ public static class Reproduction
     static TeacherOutputs SharedTeacherOutputs(nn.Module<Tensor, Tensor> teacher, IFeatureModel teacherFeatures, ReproductionSettings settings,
         LabelledImages data, Device device, int batchSize)
     {
-        // The pairs depend only on the models' declared features, so a throwaway student tells which teacher features are read.
+        // The pairs depend only on the models' declared features, so a throwaway student tells which teacher features are
+        // read; it and each method's objective (some hold a regressor) are disposed at once.
         using var probe = ModelZoo.Create(settings.Student);
-        var indices = settings.Methods
-            .SelectMany(m => DistillationMethods.Build(m, (IFeatureModel)probe, teacherFeatures, settings.Method).Terms)
-            .SelectMany(t => t.TeacherFeatures).Distinct().Order().ToList();
+        var indices = new SortedSet<int>();
+        foreach (var method in settings.Methods)
+        {
+            using var objective = DistillationMethods.Build(method, (IFeatureModel)probe, teacherFeatures, settings.Method);
+            foreach (var term in objective.Terms) indices.UnionWith(term.TeacherFeatures);
+        }
         teacher.to(device);
-        using var images = OnDevice(data.Images, device);
-        return TeacherOutputs.Compute(teacher, images, indices, batchSize);
+        using var onDevice = data.To(device);
+        return TeacherOutputs.Compute(teacher, onDevice.Images, [.. indices], batchSize);
     }
 
     /// <summary>Trains a teacher with cross entropy (seed 0) for <see cref="ReproductionSettings.TeacherEpochs"/> epochs on
@@ -407,14 +413,6 @@ public static class Reproduction
 
     static ReproductionRow Row(ReproductionRegime regime, int images, string method, long seed, TrainingResult result, Stopwatch clock) =>
         new(regime.Name, images, method, seed, result.Final.Accuracy, result.Final.Loss, result.Final.Ece, clock.Elapsed.TotalSeconds);
-
-    /// <summary>The images and labels on <paramref name="device"/>, as new handles that are safe to dispose.</summary>
-    static LabelledImages ToDevice(LabelledImages data, Device device) =>
-        new(OnDevice(data.Images, device), OnDevice(data.Labels, device), data.Split);
-
-    /// <summary>A new handle on <paramref name="device"/> (an alias when it is there already), safe to dispose.</summary>
-    static Tensor OnDevice(Tensor t, Device device) =>
-        t.device_type == device.type && t.device_index == device.index ? t.alias() : t.to(device);
 
     static void Validate(ReproductionSettings s, LabelledImages train)
     {

@@ -2,10 +2,11 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace KnowledgeDistillation.Runtime;
+namespace KnowledgeDistillation.Setup;
 
 /// <summary>The environment report that <c>kd info</c> and notebook 00 print.</summary>
 /// <param name="DotNet">The .NET runtime, for example ".NET 10.0.12".</param>
@@ -81,28 +82,6 @@ public static class KdEnvironment
     /// <example><c>int epochs = KdEnvironment.Pick(full: 10, quick: 1);</c></example>
     public static T Pick<T>(T full, T quick) => QuickMode ? quick : full;
 
-    /// <summary>
-    /// Parses a device name: <c>auto</c> (CUDA when TorchSharp reports it, else the CPU), <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.
-    /// </summary>
-    /// <exception cref="ArgumentException">The name is not one of those, or CUDA was asked for but is not available.</exception>
-    public static Device ResolveDevice(string name = "auto")
-    {
-        TorchNative.EnsureLoaded();
-        string n = name.Trim().ToLowerInvariant();
-        if (n == "auto") return cuda.is_available() ? CUDA : CPU;
-        if (n == "cpu") return CPU;
-        if (n == "cuda" || n.StartsWith("cuda:", StringComparison.Ordinal))
-        {
-            if (!cuda.is_available())
-                throw new ArgumentException($"Device '{name}' was asked for, but CUDA is not available here (TorchSharp-cpu build, or no NVIDIA driver). Use 'auto' or 'cpu'.", nameof(name));
-            if (n == "cuda") return CUDA;
-            if (int.TryParse(n[5..], out int index) && index >= 0 && index < cuda.device_count())
-                return new Device(DeviceType.CUDA, index);
-            throw new ArgumentException($"Device '{name}': there are {cuda.device_count()} CUDA device(s).", nameof(name));
-        }
-        throw new ArgumentException($"Unknown device '{name}'. Use auto, cpu, cuda or cuda:N.", nameof(name));
-    }
-
     /// <summary>The .NET Interactive version inside the <c>dotnet-interactive</c> tool this tutorial is tested with
     /// (1.0.712001, the last release, which Polyglot Notebooks installs; pinned in .config/dotnet-tools.json).</summary>
     public const string TestedInteractiveVersion = "1.0.0-beta.26120.1";
@@ -139,7 +118,7 @@ public static class KdEnvironment
             CudaDevices: cudaAvailable ? cuda.device_count() : 0,
             CudaDriver: Runtime.CudaDevices.Query(),
             TorchCudaLibraryLoaded: Runtime.CudaDevices.TorchCudaLibraryLoaded(),
-            AutoDevice: ResolveDevice("auto").ToString(),
+            AutoDevice: Devices.Resolve("auto").ToString(),
             QuickMode: QuickMode,
             Native: native,
             DataDirectory: FashionMnist.DefaultDirectory,

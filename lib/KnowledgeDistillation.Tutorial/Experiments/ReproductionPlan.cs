@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace KnowledgeDistillation.Training;
+namespace KnowledgeDistillation.Experiments;
 
 /// <summary>A teacher that a <see cref="ReproductionPlan"/> retrains from scratch (seed 0, cross entropy).</summary>
 /// <param name="Model">Its <see cref="Models.ModelZoo"/> name.</param>
@@ -64,8 +65,8 @@ public sealed record ReproductionPlan(string Name, IReadOnlyList<TeacherPlan> Te
     /// labels for 10 epochs and on 1,000 for 30; every method, 3 seeds, all test images.</item>
     /// </list>
     /// </summary>
-    /// <param name="device">The device the runs will use (<see cref="Runtime.KdEnvironment.ResolveDevice"/>).</param>
-    /// <param name="quick">Quick mode (<see cref="Runtime.KdEnvironment.QuickMode"/>).</param>
+    /// <param name="device">The device the runs will use (<see cref="Runtime.Devices.Resolve"/>).</param>
+    /// <param name="quick">Quick mode (<see cref="Setup.KdEnvironment.QuickMode"/>).</param>
     public static ReproductionPlan For(Device device, bool quick)
     {
         ArgumentNullException.ThrowIfNull(device);

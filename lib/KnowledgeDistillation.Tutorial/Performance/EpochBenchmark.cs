@@ -1,10 +1,11 @@
 using KnowledgeDistillation.Data;
 using KnowledgeDistillation.Losses;
 using KnowledgeDistillation.Models;
+using KnowledgeDistillation.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace KnowledgeDistillation.Training;
+namespace KnowledgeDistillation.Performance;
 
 /// <summary>Epoch times of plain and distillation training, measured in one process, alternating round by round.</summary>
 /// <param name="Plain">Seconds of a plain student epoch, one per round.</param>

@@ -1,3 +1,5 @@
+using KnowledgeDistillation.Analysis;
+using KnowledgeDistillation.Experiments;
 using KnowledgeDistillation.Training;
 using static TorchSharp.torch;
 

@@ -1,6 +1,7 @@
+using KnowledgeDistillation.Training;
 using Microsoft.Data.Analysis;
 
-namespace KnowledgeDistillation.Training;
+namespace KnowledgeDistillation.Analysis;
 
 /// <summary>The final test result of one run with one seed.</summary>
 /// <param name="Run">The run's name, shared by its seeds (for example "student from scratch").</param>

@@ -1,6 +1,6 @@
 using Microsoft.Data.Analysis;
 
-namespace KnowledgeDistillation.Training;
+namespace KnowledgeDistillation.Analysis;
 
 /// <summary>A value measured at every point of a two-parameter grid (for example student accuracy over T × α).</summary>
 /// <param name="RowName">The name of the row parameter (for example "T").</param>

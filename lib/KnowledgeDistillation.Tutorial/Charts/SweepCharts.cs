@@ -1,4 +1,5 @@
 using System.Globalization;
+using KnowledgeDistillation.Analysis;
 using KnowledgeDistillation.Training;
 using Plotly.NET;
 using Plotly.NET.CSharp;
