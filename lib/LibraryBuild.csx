@@ -1,11 +1,12 @@
 // Loaded by the first code cell of every notebook (#load "../lib/LibraryBuild.csx"), before the next cell #r's the
-// library's Release build, lib/KnowledgeDistillation/bin/Release/net10.0/KnowledgeDistillation.dll.
-// When that DLL is missing or older than the library's sources, it builds it (dotnet build lib/KnowledgeDistillation
-// -c Release), so that "Run All" works on a fresh clone. When it cannot, it stops the notebook with one sentence that
+// library's Release build: the core (KnowledgeDistillation.dll) and the tutorial assembly on top of it
+// (KnowledgeDistillation.Tutorial.dll), both from lib/KnowledgeDistillation.Tutorial/bin/Release/net10.0/.
+// When that build is missing or older than the sources of either project, it builds it (dotnet build
+// lib/KnowledgeDistillation.Tutorial -c Release, which builds the core too), so that "Run All" works on a fresh clone. When it cannot, it stops the notebook with one sentence that
 // says what to run. Everything is inside one block, so the notebook gets no new names.
 {
-    const string BuildCommand = "dotnet build lib/KnowledgeDistillation -c Release";
-    const string Dll = "lib/KnowledgeDistillation/bin/Release/net10.0/KnowledgeDistillation.dll";
+    const string BuildCommand = "dotnet build lib/KnowledgeDistillation.Tutorial -c Release";
+    const string Dll = "lib/KnowledgeDistillation.Tutorial/bin/Release/net10.0/KnowledgeDistillation.Tutorial.dll";
 
     // The kernel runs in the notebook's folder; the repository is the folder above it that holds Notebooks.sln.
     string start = System.IO.Directory.GetCurrentDirectory();
@@ -17,11 +18,16 @@
             $"Open the notebook from its folder in a clone of the repository: no Notebooks.sln was found above {start}.");
 
     string dll = System.IO.Path.Combine(root, Dll);
-    string library = System.IO.Path.Combine(root, "lib", "KnowledgeDistillation");
     bool Built(string path) => path.Contains("/bin/") || path.Contains("/obj/") || path.Contains("\\bin\\") || path.Contains("\\obj\\");
-    var sources = System.Linq.Enumerable.ToList(System.Linq.Enumerable.Where(
-        System.IO.Directory.EnumerateFiles(library, "*", System.IO.SearchOption.AllDirectories),
-        f => (f.EndsWith(".cs") || f.EndsWith(".csproj")) && !Built(f.Substring(library.Length))));
+    var sources = new System.Collections.Generic.List<string>();
+    foreach (var project in new[] { "KnowledgeDistillation", "KnowledgeDistillation.Tutorial" })
+    {
+        string library = System.IO.Path.Combine(root, "lib", project);
+        if (System.IO.Directory.Exists(library))
+            sources.AddRange(System.Linq.Enumerable.Where(
+                System.IO.Directory.EnumerateFiles(library, "*", System.IO.SearchOption.AllDirectories),
+                f => (f.EndsWith(".cs") || f.EndsWith(".csproj")) && !Built(f.Substring(library.Length))));
+    }
     foreach (var props in new[] { "Directory.Build.props", "Directory.Packages.props" })
         if (System.IO.File.Exists(System.IO.Path.Combine(root, props))) sources.Add(System.IO.Path.Combine(root, props));
     string newest = System.Linq.Enumerable.FirstOrDefault(
@@ -34,7 +40,7 @@
 
     if (reason != null)
     {
-        bool loaded = System.Linq.Enumerable.Any(System.AppDomain.CurrentDomain.GetAssemblies(), a => a.GetName().Name == "KnowledgeDistillation");
+        bool loaded = System.Linq.Enumerable.Any(System.AppDomain.CurrentDomain.GetAssemblies(), a => a.GetName().Name is "KnowledgeDistillation" or "KnowledgeDistillation.Tutorial");
         if (loaded)
             throw new System.InvalidOperationException(
                 $"The library's build {reason}, and this kernel has already loaded the old one: restart the kernel and run the notebook again (this cell then rebuilds it).");
@@ -49,7 +55,7 @@
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "build", "lib/KnowledgeDistillation", "-c", "Release", "-nologo", "-v:q" }) info.ArgumentList.Add(arg);
+        foreach (var arg in new[] { "build", "lib/KnowledgeDistillation.Tutorial", "-c", "Release", "-nologo", "-v:q" }) info.ArgumentList.Add(arg);
         var output = new System.Text.StringBuilder();
         int exitCode;
         try

@@ -186,7 +186,7 @@ static class NotebooksCommand
         var notebooks = Resolve(names, Path.Combine(root, "notebooks"));
         outDir = Path.GetFullPath(outDir);
         Directory.CreateDirectory(outDir);
-        string library = Path.GetRelativePath(outDir, Path.Combine(root, "lib", "KnowledgeDistillation", "KnowledgeDistillation.csproj"));
+        string library = Path.GetRelativePath(outDir, Path.Combine(root, "lib", "KnowledgeDistillation.Tutorial", "KnowledgeDistillation.Tutorial.csproj"));
         foreach (var notebook in notebooks)
         {
             string name = Path.GetFileNameWithoutExtension(notebook);

@@ -37,8 +37,9 @@ public static partial class NotebookExport
     /// <summary>The script that notebooks <c>#load</c> to build the library when needed; an app drops it.</summary>
     public const string LibraryBuildScript = "LibraryBuild.csx";
 
-    /// <summary>The library DLL that notebooks <c>#r</c>; it becomes <c>#:project</c>.</summary>
-    public const string LibraryDll = "KnowledgeDistillation.dll";
+    /// <summary>The library's DLLs that notebooks <c>#r</c> (the core and the tutorial assembly); they become one
+    /// <c>#:project</c> of the tutorial project, which brings the core.</summary>
+    public static readonly IReadOnlyList<string> LibraryDlls = ["KnowledgeDistillation.dll", "KnowledgeDistillation.Tutorial.dll"];
 
     static readonly CSharpParseOptions ScriptOptions = CSharpParseOptions.Default.WithKind(SourceCodeKind.Script).WithLanguageVersion(LanguageVersion.Preview);
 
@@ -82,7 +83,7 @@ public static partial class NotebookExport
                 }
                 else if (FileReference().Match(trimmed) is { Success: true } file)
                 {
-                    if (!file.Groups[1].Value.EndsWith("/" + LibraryDll, StringComparison.Ordinal) && file.Groups[1].Value != LibraryDll)
+                    if (!LibraryDlls.Any(dll => file.Groups[1].Value.EndsWith("/" + dll, StringComparison.Ordinal) || file.Groups[1].Value == dll))
                         throw new InvalidDataException($"cell {cellNumber}: '{trimmed}' references a DLL other than the library; an app cannot export it.");
                     library = true;
                     code.AppendLine();

@@ -73,4 +73,18 @@ public class EngineDefectTests
             return zeros(input.shape[0], 10);
         }
     }
+
+    [Fact]
+    public void Disposing_an_objective_frees_its_trainable_regressor()
+    {
+        // The experiment table builds one objective per method just to read which teacher features it needs; a FitNets
+        // objective holds a 1×1-convolution regressor, whose native tensors stayed alive until the finaliser ran.
+        var hint = new HintLoss(16, 32);
+        var parameters = hint.parameters().ToList();
+        Assert.NotEmpty(parameters);
+        using (new DistillationObjective(DistillationTerms.CrossEntropy(), DistillationTerms.Hint(hint, 0, 0)))
+        {
+        }
+        Assert.All(parameters, p => Assert.True(p.IsInvalid, "a regressor parameter is still alive"));
+    }
 }

@@ -3,14 +3,16 @@ namespace Notebooks.Tests;
 /// <summary>The notebooks #r the library's Release build; fail clearly when it is missing or older than its sources.</summary>
 static class LibraryBuild
 {
-    public const string RelativeToNotebooks = "../lib/KnowledgeDistillation/bin/Release/net10.0/KnowledgeDistillation.dll";
+    public const string CoreRelativeToNotebooks = "../lib/KnowledgeDistillation.Tutorial/bin/Release/net10.0/KnowledgeDistillation.dll";
+    public const string RelativeToNotebooks = "../lib/KnowledgeDistillation.Tutorial/bin/Release/net10.0/KnowledgeDistillation.Tutorial.dll";
 
     public static void EnsureCurrent()
     {
         var dll = Path.GetFullPath(Path.Combine(NotebookFiles.Directory, RelativeToNotebooks));
-        const string fix = "Build it with: dotnet build lib/KnowledgeDistillation -c Release (dotnet test Notebooks.sln -c Release does this).";
+        const string fix = "Build it with: dotnet build lib/KnowledgeDistillation.Tutorial -c Release (dotnet test Notebooks.sln -c Release does this).";
         Assert.True(File.Exists(dll), $"The notebooks load {dll}, which does not exist. {fix}");
-        var sources = Directory.GetFiles(Path.Combine(NotebookFiles.RepoRoot, "lib", "KnowledgeDistillation"), "*.cs", SearchOption.AllDirectories)
+        var sources = new[] { "KnowledgeDistillation", "KnowledgeDistillation.Tutorial" }
+            .SelectMany(project => Directory.GetFiles(Path.Combine(NotebookFiles.RepoRoot, "lib", project), "*.cs", SearchOption.AllDirectories))
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"));
         var newest = sources.Max(File.GetLastWriteTimeUtc);
         Assert.True(File.GetLastWriteTimeUtc(dll) >= newest, $"{dll} is older than the library's sources. {fix}");

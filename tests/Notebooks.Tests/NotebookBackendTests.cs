@@ -61,7 +61,7 @@ public class NotebookBackendTests
 
         Assert.Equal((json, 0), NotebookBackend.ApplyToNotebook(json, TorchBackend.Cpu));
 
-        var options = new NotebookExportOptions("../lib/KnowledgeDistillation/KnowledgeDistillation.csproj", $"notebooks/{name}", "../notebooks");
+        var options = new NotebookExportOptions("../lib/KnowledgeDistillation.Tutorial/KnowledgeDistillation.Tutorial.csproj", $"notebooks/{name}", "../notebooks");
         var app = NotebookExport.ToFileBasedApp(switched, options);
         Assert.Contains("#:package TorchSharp-cuda-linux@0.107.0", app);
         Assert.DoesNotContain("#:package TorchSharp-cpu", app);

@@ -8,7 +8,7 @@ namespace Notebooks.Tests;
 /// <summary>The notebook-to-file-based-app conversion, on a small notebook and on every real one.</summary>
 public class NotebookExportTests
 {
-    static readonly NotebookExportOptions Options = new("../lib/KnowledgeDistillation/KnowledgeDistillation.csproj", "notebooks/99-sample.ipynb", "../notebooks");
+    static readonly NotebookExportOptions Options = new("../lib/KnowledgeDistillation.Tutorial/KnowledgeDistillation.Tutorial.csproj", "notebooks/99-sample.ipynb", "../notebooks");
 
     static string Notebook(params (string Type, string Source)[] cells) => new JsonObject
     {
@@ -38,7 +38,7 @@ public class NotebookExportTests
         var app = Sample();
         Assert.Contains("#:package TorchSharp-cpu@0.107.0", app);
         Assert.DoesNotContain("Plotly.NET.Interactive", app); // a kernel extension; the app draws charts itself
-        Assert.Contains("#:project ../lib/KnowledgeDistillation/KnowledgeDistillation.csproj", app);
+        Assert.Contains("#:project ../lib/KnowledgeDistillation.Tutorial/KnowledgeDistillation.Tutorial.csproj", app);
         Assert.DoesNotContain("#r ", app);
         // File-based apps default to Native AOT, which turns off reflection-based JSON (notebook 04 failed reading a
         // pretrained teacher's manifest); the notebook ran on the full runtime.
@@ -106,8 +106,8 @@ public class NotebookExportTests
     public void Every_notebook_exports_to_a_program_that_parses(string name)
     {
         var app = NotebookExport.ToFileBasedApp(File.ReadAllText(Path.Combine(NotebookFiles.Directory, name)),
-            new NotebookExportOptions("../../lib/KnowledgeDistillation/KnowledgeDistillation.csproj", "notebooks/" + name, "../../notebooks"));
-        Assert.Contains("#:project ../../lib/KnowledgeDistillation/KnowledgeDistillation.csproj", app);
+            new NotebookExportOptions("../../lib/KnowledgeDistillation.Tutorial/KnowledgeDistillation.Tutorial.csproj", "notebooks/" + name, "../../notebooks"));
+        Assert.Contains("#:project ../../lib/KnowledgeDistillation.Tutorial/KnowledgeDistillation.Tutorial.csproj", app);
         Assert.Contains("#:package TorchSharp-cpu@", app);
         AssertParses(app);
     }
@@ -123,7 +123,7 @@ public class NotebookExportTests
     {
         LibraryBuild.EnsureCurrent();
         var app = NotebookExport.ToFileBasedApp(File.ReadAllText(Path.Combine(NotebookFiles.Directory, name)),
-            new NotebookExportOptions("../../lib/KnowledgeDistillation/KnowledgeDistillation.csproj", "notebooks/" + name, "../../notebooks"));
+            new NotebookExportOptions("../../lib/KnowledgeDistillation.Tutorial/KnowledgeDistillation.Tutorial.csproj", "notebooks/" + name, "../../notebooks"));
         var code = string.Join('\n', app.Split('\n').Select(l => l.StartsWith("#:", StringComparison.Ordinal) ? "" : l));
         const string implicitUsings = "global using System; global using System.Collections.Generic; global using System.IO; global using System.Linq; " +
                                       "global using System.Net.Http; global using System.Threading; global using System.Threading.Tasks;";

@@ -58,7 +58,8 @@ public class RealKernelTests(ITestOutputHelper output)
         Assert.Null(StdioKernel.Parse("""{"commandType":"SubmitCode"}"""));
     }
 
-    /// <summary>A tiny repository laid out as this one (Notebooks.sln, lib/KnowledgeDistillation, notebooks/) with the
+    /// <summary>A tiny repository laid out as this one (Notebooks.sln, lib/KnowledgeDistillation and
+    /// lib/KnowledgeDistillation.Tutorial on top of it, notebooks/) with the
     /// real lib/LibraryBuild.csx: on "Run All" the first cell builds the missing library and the second loads it; once
     /// built, nothing is rebuilt; a library that does not compile stops the first cell with the command to run.</summary>
     [Fact]
@@ -76,26 +77,35 @@ public class RealKernelTests(ITestOutputHelper output)
         File.Copy(Path.Combine(NotebookFiles.RepoRoot, "lib", "LibraryBuild.csx"), Path.Combine(root, "lib", "LibraryBuild.csx"));
         File.WriteAllText(Path.Combine(library, "KnowledgeDistillation.csproj"),
             "<Project Sdk=\"Microsoft.NET.Sdk\"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>\n");
+        string tutorial = Path.Combine(root, "lib", "KnowledgeDistillation.Tutorial");
+        Directory.CreateDirectory(tutorial);
+        File.WriteAllText(Path.Combine(tutorial, "KnowledgeDistillation.Tutorial.csproj"),
+            "<Project Sdk=\"Microsoft.NET.Sdk\"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>" +
+            "<ItemGroup><ProjectReference Include=\"../KnowledgeDistillation/KnowledgeDistillation.csproj\" /></ItemGroup></Project>\n");
+        File.WriteAllText(Path.Combine(tutorial, "Shout.cs"),
+            "namespace KnowledgeDistillation.Tutorial; public static class Shout { public static string Loud() => KnowledgeDistillation.Hello.Greet().ToUpperInvariant(); }\n");
         string source = Path.Combine(library, "Hello.cs");
         File.WriteAllText(source, "namespace KnowledgeDistillation; public static class Hello { public static string Greet() => \"hello from the built library\"; }\n");
         string notebook = Path.Combine(root, "notebooks", "uses-library.ipynb");
         File.WriteAllText(notebook, Notebook(
             "#load \"../lib/LibraryBuild.csx\"",
-            "#r \"../lib/KnowledgeDistillation/bin/Release/net10.0/KnowledgeDistillation.dll\"\nConsole.WriteLine(KnowledgeDistillation.Hello.Greet());"));
+            "#r \"../lib/KnowledgeDistillation.Tutorial/bin/Release/net10.0/KnowledgeDistillation.dll\"\n" +
+            "#r \"../lib/KnowledgeDistillation.Tutorial/bin/Release/net10.0/KnowledgeDistillation.Tutorial.dll\"\n" +
+            "Console.WriteLine(KnowledgeDistillation.Tutorial.Shout.Loud());"));
         string executed = Path.Combine(root, "executed.ipynb");
 
         var first = NotebookProcess.Run(notebook, executed);
         output.WriteLine(first.Log);
         Assert.True(first.ExitCode == 0, first.Log);
         string outputs = File.ReadAllText(executed);
-        Assert.Contains("is not built yet: running `dotnet build lib/KnowledgeDistillation -c Release`", outputs);
-        Assert.Contains("hello from the built library", outputs);
+        Assert.Contains("is not built yet: running `dotnet build lib/KnowledgeDistillation.Tutorial -c Release`", outputs);
+        Assert.Contains("HELLO FROM THE BUILT LIBRARY", outputs);
 
         var second = NotebookProcess.Run(notebook, executed);
         Assert.True(second.ExitCode == 0, second.Log);
         outputs = File.ReadAllText(executed);
         Assert.DoesNotContain("running `dotnet build", outputs);
-        Assert.Contains("hello from the built library", outputs);
+        Assert.Contains("HELLO FROM THE BUILT LIBRARY", outputs);
 
         File.WriteAllText(source, "namespace KnowledgeDistillation; public static class Hello { public static string Greet() => 42; }\n");
         File.SetLastWriteTimeUtc(source, DateTime.UtcNow.AddMinutes(1)); // newer than the DLL, whatever the clock's resolution
@@ -104,7 +114,7 @@ public class RealKernelTests(ITestOutputHelper output)
         Assert.Equal(1, broken.ExitCode);
         Assert.Contains("FAILURE uses-library.ipynb: cell 2 (code cell 1) failed", broken.Log);
         Assert.Contains("is older than lib/KnowledgeDistillation/Hello.cs, and building it failed", broken.Log);
-        Assert.Contains("run `dotnet build lib/KnowledgeDistillation -c Release` in " + root, broken.Log);
+        Assert.Contains("run `dotnet build lib/KnowledgeDistillation.Tutorial -c Release` in " + root, broken.Log);
         Assert.Contains("CS0029", broken.Log); // the build's own error, quoted
     }
 

@@ -58,7 +58,7 @@ public sealed class LabelledImages : IDisposable
             throw new ArgumentException($"Labels must be int64 of shape [N]; these are {labels.dtype} of shape [{string.Join(", ", labels.shape)}].", nameof(labels));
         if (labels.shape[0] != images.shape[0])
             throw new ArgumentException($"There are {images.shape[0]} images but {labels.shape[0]} labels.", nameof(labels));
-        if (labels.device != images.device)
+        if (labels.device_type != images.device_type || labels.device_index != images.device_index)
             throw new ArgumentException($"Images are on {images.device} but labels on {labels.device}; move both to one device.", nameof(labels));
         using var scope = NewDisposeScope();
         var outOfRange = labels.lt(0).logical_or(labels.ge(classes)).nonzero();
