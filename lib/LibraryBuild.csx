@@ -18,25 +18,29 @@
             $"Open the notebook from its folder in a clone of the repository: no Notebooks.sln was found above {start}.");
 
     string dll = System.IO.Path.Combine(root, Dll);
+    string bin = System.IO.Path.GetDirectoryName(dll);
     bool Built(string path) => path.Contains("/bin/") || path.Contains("/obj/") || path.Contains("\\bin\\") || path.Contains("\\obj\\");
-    var sources = new System.Collections.Generic.List<string>();
+    // Each project's sources against its own DLL in the tutorial's output folder: a change inside the core need not
+    // recompile the tutorial assembly, so its DLL may rightly be older than the core's sources.
+    string reason = null;
     foreach (var project in new[] { "KnowledgeDistillation", "KnowledgeDistillation.Tutorial" })
     {
         string library = System.IO.Path.Combine(root, "lib", project);
-        if (System.IO.Directory.Exists(library))
-            sources.AddRange(System.Linq.Enumerable.Where(
-                System.IO.Directory.EnumerateFiles(library, "*", System.IO.SearchOption.AllDirectories),
-                f => (f.EndsWith(".cs") || f.EndsWith(".csproj")) && !Built(f.Substring(library.Length))));
+        string built = System.IO.Path.Combine(bin, project + ".dll");
+        if (!System.IO.File.Exists(built)) { reason = "is not built yet"; break; }
+        var sources = System.Linq.Enumerable.ToList(System.Linq.Enumerable.Where(
+            System.IO.Directory.EnumerateFiles(library, "*", System.IO.SearchOption.AllDirectories),
+            f => (f.EndsWith(".cs") || f.EndsWith(".csproj")) && !Built(f.Substring(library.Length))));
+        foreach (var file in new[] { "Directory.Build.props", "Directory.Packages.props" })
+            if (System.IO.File.Exists(System.IO.Path.Combine(root, file))) sources.Add(System.IO.Path.Combine(root, file));
+        string newest = System.Linq.Enumerable.FirstOrDefault(
+            System.Linq.Enumerable.OrderByDescending(sources, System.IO.File.GetLastWriteTimeUtc));
+        if (newest != null && System.IO.File.GetLastWriteTimeUtc(newest) > System.IO.File.GetLastWriteTimeUtc(built))
+        {
+            reason = $"is older than {System.IO.Path.GetRelativePath(root, newest)}";
+            break;
+        }
     }
-    foreach (var props in new[] { "Directory.Build.props", "Directory.Packages.props" })
-        if (System.IO.File.Exists(System.IO.Path.Combine(root, props))) sources.Add(System.IO.Path.Combine(root, props));
-    string newest = System.Linq.Enumerable.FirstOrDefault(
-        System.Linq.Enumerable.OrderByDescending(sources, System.IO.File.GetLastWriteTimeUtc));
-
-    string reason = !System.IO.File.Exists(dll) ? "is not built yet"
-        : newest != null && System.IO.File.GetLastWriteTimeUtc(newest) > System.IO.File.GetLastWriteTimeUtc(dll)
-            ? $"is older than {System.IO.Path.GetRelativePath(root, newest)}"
-            : null;
 
     if (reason != null)
     {

@@ -56,15 +56,13 @@ static class DistillCommand
             var resolved = Devices.Resolve(options.Device);
 
             var (teacherModel, manifest) = Pretrained.Load(parse.GetValue(teacher)!, parse.GetValue(teacherDir), resolved);
-            if (teacherModel is not IFeatureModel teacherFeatures)
-                throw new ArgumentException($"The teacher {manifest.Name} ({manifest.Model}) does not expose features.");
             using var fullTrain = FashionMnist.Load(Split.Train);
             using var test = FashionMnist.Load(Split.Test);
             using var subsetImages = parse.GetValue(training.Subset) is { } n ? fullTrain.BalancedSubset(n, options.Seed) : null;
             var train = subsetImages ?? fullTrain;
 
             var network = Reproduction.NewStudent(studentName, options.Seed);
-            var objective = DistillationMethods.Build(m, (IFeatureModel)network, teacherFeatures, settings);
+            var objective = DistillationMethods.Build(m, network, teacherModel, settings);
             Console.Error.WriteLine($"distilling {manifest.Name} ({manifest.Model}, test accuracy {manifest.TestAccuracy:P2}) into {studentName} " +
                                     $"on {train.Count:N0} images, {options.Epochs} epochs, device {resolved}");
             Console.Error.WriteLine($"method {DistillationMethods.Name(m)}: {DistillationMethods.Describe(objective)}" +

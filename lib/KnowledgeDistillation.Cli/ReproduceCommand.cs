@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Models;
 using System.CommandLine;
 using System.Diagnostics;
 using KnowledgeDistillation.Data;
@@ -63,7 +64,7 @@ static class ReproduceCommand
             using var train = FashionMnist.Load(Split.Train);
             using var test = FashionMnist.Load(Split.Test);
             string teacherName = parse.GetValue(teacher)!;
-            TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> teacherModel;
+            FeatureModel teacherModel;
             string teacherLabel;
             int? teacherImages = null;
             if (parse.GetValue(retrain))

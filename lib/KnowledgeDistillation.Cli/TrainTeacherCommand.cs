@@ -38,7 +38,7 @@ static class TrainTeacherCommand
             manual_seed(options.Seed);
             var network = ModelZoo.Create(modelName);
             Console.Error.WriteLine($"training {modelName} on {train.Count:N0} images, {options.Epochs} epochs, device {Devices.Resolve(options.Device)}: " +
-                                    (network is IFeatureModel f ? ModelSize.Describe(f) : ""));
+                                    ModelSize.Describe(network));
             var clock = Stopwatch.StartNew();
             var progress = new ConsoleProgress(modelName);
             var result = Trainer.Train(network, train, test, options, new TrainingCallbacks { Progress = progress.Report });

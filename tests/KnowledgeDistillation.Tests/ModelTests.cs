@@ -37,14 +37,14 @@ public class ModelTests
         using var x = Batch();
         using var logits = module.call(x);
         Assert.Equal(new long[] { 5, 10 }, logits.shape);
-        Assert.Equal(10, ((IFeatureModel)module).NumClasses);
+        Assert.Equal(10, ((FeatureModel)module).NumClasses);
     }
 
     [Theory, MemberData(nameof(AllModels))]
     public void Forward_features_match_their_declarations_and_eval_logits_equal_forward(string name)
     {
         using var module = Create(name);
-        var model = (IFeatureModel)module;
+        var model = (FeatureModel)module;
         module.eval();
         using var scope = NewDisposeScope();
         var x = Batch();
@@ -59,7 +59,7 @@ public class ModelTests
     public void Last_feature_is_the_embedding_the_classifier_reads(string name)
     {
         using var module = Create(name);
-        var model = (IFeatureModel)module;
+        var model = (FeatureModel)module;
         var embedding = model.Features[^1];
         Assert.False(embedding.IsSpatial);
         var classifier = module.named_parameters().Single(p => p.name == "classifier.weight").parameter;
@@ -69,7 +69,7 @@ public class ModelTests
     [Fact]
     public void Feature_declarations_are_the_documented_ones()
     {
-        static string Show(nn.Module<Tensor, Tensor> m) { using (m) return string.Join("; ", ((IFeatureModel)m).Features); }
+        static string Show(nn.Module<Tensor, Tensor> m) { using (m) return string.Join("; ", ((FeatureModel)m).Features); }
         Assert.Equal("hidden1 [1200]; hidden2 [1200]", Show(Mlp.HintonTeacher()));
         Assert.Equal("hidden1 [800]; hidden2 [800]", Show(Mlp.HintonStudent()));
         Assert.Equal("hidden1 [32]", Show(Mlp.TinyStudent()));
@@ -107,7 +107,7 @@ public class ModelTests
     public void Parameter_counts_equal_the_hand_computed_ones(string name, long expected)
     {
         using var module = Create(name);
-        Assert.Equal(expected, ((IFeatureModel)module).ParameterCount());
+        Assert.Equal(expected, ((FeatureModel)module).ParameterCount());
         Assert.Equal(expected, ModelSize.ParameterCount(module));
     }
 
@@ -139,7 +139,7 @@ public class ModelTests
     public void Flops_equal_the_hand_computed_ones(string name, long expected)
     {
         using var module = Create(name);
-        Assert.Equal(expected, ((IFeatureModel)module).FlopsPerSample());
+        Assert.Equal(expected, ((FeatureModel)module).FlopsPerSample());
     }
 
     [Fact]
@@ -201,7 +201,7 @@ public class ModelTests
     {
         using var module = Create(name);
         using var scope = NewDisposeScope();
-        var output = ((IFeatureModel)module).forward_features(Batch());
+        var output = ((FeatureModel)module).forward_features(Batch());
         var loss = output.Logits.pow(2).mean();
         foreach (var f in output.Features) loss = loss.add(f.mean());
         loss.backward();
@@ -234,7 +234,7 @@ public class ModelTests
         using var module = Create(name);
         AssertOnDevice(module.to(CUDA), CUDA, name);
         using var scope = NewDisposeScope();
-        var result = ((IFeatureModel)module).forward_features(Batch().to(CUDA));
+        var result = ((FeatureModel)module).forward_features(Batch().to(CUDA));
         Assert.All(result.Features.Append(result.Logits), f => Assert.Equal(DeviceType.CUDA, f.device_type));
     }
 
@@ -253,7 +253,7 @@ public class ModelTests
     public void Forward_features_leaves_no_live_tensors_once_the_scope_is_disposed(string name)
     {
         using var module = Create(name);
-        var model = (IFeatureModel)module;
+        var model = (FeatureModel)module;
         using var x = Batch();
         foreach (bool training in new[] { true, false })
         {

@@ -66,7 +66,7 @@ public class ReproductionPlanTests
         using var student = SmallCnn.Student();
         foreach (var method in DistillationMethods.All)
         {
-            var objective = DistillationMethods.Build(method, (IFeatureModel)student, teacher, new MethodSettings());
+            var objective = DistillationMethods.Build(method, student, teacher, new MethodSettings());
             Assert.NotEmpty(objective.Terms);
             foreach (var term in objective.Terms) term.Trainable?.Dispose();
         }

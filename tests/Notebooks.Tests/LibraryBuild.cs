@@ -1,6 +1,7 @@
 namespace Notebooks.Tests;
 
-/// <summary>The notebooks #r the library's Release build; fail clearly when it is missing or older than its sources.</summary>
+/// <summary>The notebooks #r the library's Release build (the core and the tutorial assembly, both from the tutorial
+/// project's output folder); fail clearly when either DLL is missing or older than its project's sources.</summary>
 static class LibraryBuild
 {
     public const string CoreRelativeToNotebooks = "../lib/KnowledgeDistillation.Tutorial/bin/Release/net10.0/KnowledgeDistillation.dll";
@@ -8,13 +9,15 @@ static class LibraryBuild
 
     public static void EnsureCurrent()
     {
-        var dll = Path.GetFullPath(Path.Combine(NotebookFiles.Directory, RelativeToNotebooks));
         const string fix = "Build it with: dotnet build lib/KnowledgeDistillation.Tutorial -c Release (dotnet test Notebooks.sln -c Release does this).";
-        Assert.True(File.Exists(dll), $"The notebooks load {dll}, which does not exist. {fix}");
-        var sources = new[] { "KnowledgeDistillation", "KnowledgeDistillation.Tutorial" }
-            .SelectMany(project => Directory.GetFiles(Path.Combine(NotebookFiles.RepoRoot, "lib", project), "*.cs", SearchOption.AllDirectories))
-            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"));
-        var newest = sources.Max(File.GetLastWriteTimeUtc);
-        Assert.True(File.GetLastWriteTimeUtc(dll) >= newest, $"{dll} is older than the library's sources. {fix}");
+        foreach (var (project, relative) in new[] { ("KnowledgeDistillation", CoreRelativeToNotebooks), ("KnowledgeDistillation.Tutorial", RelativeToNotebooks) })
+        {
+            var dll = Path.GetFullPath(Path.Combine(NotebookFiles.Directory, relative));
+            Assert.True(File.Exists(dll), $"The notebooks load {dll}, which does not exist. {fix}");
+            var sources = Directory.GetFiles(Path.Combine(NotebookFiles.RepoRoot, "lib", project), "*.cs", SearchOption.AllDirectories)
+                .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"));
+            var newest = sources.Max(File.GetLastWriteTimeUtc);
+            Assert.True(File.GetLastWriteTimeUtc(dll) >= newest, $"{dll} is older than the sources of lib/{project}. {fix}");
+        }
     }
 }

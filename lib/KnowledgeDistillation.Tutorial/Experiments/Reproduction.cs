@@ -160,7 +160,7 @@ public static class Reproduction
         "targets, 57.0% with the soft targets of a teacher trained on all of it. Soft targets should help most with few labels.";
 
     /// <summary>Runs the table: the teacher's evaluation, then per regime and seed the scratch student and each method.</summary>
-    /// <param name="teacher">The trained teacher (an <see cref="IFeatureModel"/>); it is frozen and not changed.</param>
+    /// <param name="teacher">The trained teacher (an <see cref="FeatureModel"/>); it is frozen and not changed.</param>
     /// <param name="teacherName">How to name it in the reports.</param>
     /// <param name="train">The full training set; regimes with <see cref="ReproductionRegime.Images"/> draw balanced subsets.</param>
     /// <param name="test">The test set.</param>
@@ -168,7 +168,7 @@ public static class Reproduction
     /// <param name="finished">Called after each run with its row (for progress lines).</param>
     /// <param name="cancellation">Cancels between batches.</param>
     /// <param name="teacherImages">How many training images the teacher saw, for its rows; <paramref name="train"/>'s count when null.</param>
-    public static ReproductionReport Run(nn.Module<Tensor, Tensor> teacher, string teacherName, LabelledImages train, LabelledImages test,
+    public static ReproductionReport Run(FeatureModel teacher, string teacherName, LabelledImages train, LabelledImages test,
         ReproductionSettings settings, Action<ReproductionRow>? finished = null, CancellationToken cancellation = default, int? teacherImages = null)
     {
         ArgumentNullException.ThrowIfNull(teacher);
@@ -176,8 +176,6 @@ public static class Reproduction
         ArgumentNullException.ThrowIfNull(test);
         ArgumentNullException.ThrowIfNull(settings);
         Validate(settings, train);
-        if (teacher is not IFeatureModel teacherFeatures)
-            throw new ArgumentException($"The teacher {teacher.GetName()} must expose its features (IFeatureModel).", nameof(teacher));
         var clock = Stopwatch.StartNew();
         var rows = new List<ReproductionRow>();
         void Add(ReproductionRow row)
@@ -208,7 +206,7 @@ public static class Reproduction
                 var options = settings.Training with { Epochs = regime.Epochs, Seed = seed, CheckpointPath = null, Resume = false };
                 // One teacher pass per subset, shared by every method (its outputs do not depend on the method).
                 using var shared = options.CacheTeacherOutputs && settings.Methods.Count > 0
-                    ? SharedTeacherOutputs(teacher, teacherFeatures, settings, data, device, options.EvaluationBatchSize)
+                    ? SharedTeacherOutputs(teacher, settings, data, device, options.EvaluationBatchSize)
                     : null;
 
                 var runClock = Stopwatch.StartNew();
@@ -221,7 +219,7 @@ public static class Reproduction
                 {
                     runClock.Restart();
                     var student = NewStudent(settings.Student, seed);
-                    var objective = DistillationMethods.Build(method, (IFeatureModel)student, teacherFeatures, settings.Method);
+                    var objective = DistillationMethods.Build(method, student, teacher, settings.Method);
                     result = Trainer.Distill(student, teacher, objective, data, testOnDevice, options, callbacks, shared);
                     Add(Row(regime, data.Count, DistillationMethods.Name(method), seed, result, runClock));
                     student.Dispose();
@@ -233,7 +231,7 @@ public static class Reproduction
     }
 
     /// <summary>The teacher's logits and every feature the methods read, for <paramref name="data"/>, on <paramref name="device"/>.</summary>
-    static TeacherOutputs SharedTeacherOutputs(nn.Module<Tensor, Tensor> teacher, IFeatureModel teacherFeatures, ReproductionSettings settings,
+    static TeacherOutputs SharedTeacherOutputs(FeatureModel teacher, ReproductionSettings settings,
         LabelledImages data, Device device, int batchSize)
     {
         // The pairs depend only on the models' declared features, so a throwaway student tells which teacher features are
@@ -242,7 +240,7 @@ public static class Reproduction
         var indices = new SortedSet<int>();
         foreach (var method in settings.Methods)
         {
-            using var objective = DistillationMethods.Build(method, (IFeatureModel)probe, teacherFeatures, settings.Method);
+            using var objective = DistillationMethods.Build(method, probe, teacher, settings.Method);
             foreach (var term in objective.Terms) indices.UnionWith(term.TeacherFeatures);
         }
         teacher.to(device);
@@ -252,7 +250,7 @@ public static class Reproduction
 
     /// <summary>Trains a teacher with cross entropy (seed 0) for <see cref="ReproductionSettings.TeacherEpochs"/> epochs on
     /// <see cref="ReproductionSettings.TeacherImages"/> of <paramref name="train"/>, as <c>kd reproduce --retrain-teacher</c> does.</summary>
-    public static nn.Module<Tensor, Tensor> TrainTeacher(string model, LabelledImages train, LabelledImages test, ReproductionSettings settings,
+    public static FeatureModel TrainTeacher(string model, LabelledImages train, LabelledImages test, ReproductionSettings settings,
         TrainingCallbacks? callbacks = null)
     {
         ArgumentNullException.ThrowIfNull(train);
@@ -267,13 +265,10 @@ public static class Reproduction
 
     /// <summary>A fresh student: torch is seeded with <paramref name="seed"/> right before it is created, so every run of
     /// a seed starts from the same weights.</summary>
-    public static nn.Module<Tensor, Tensor> NewStudent(string name, long seed)
+    public static FeatureModel NewStudent(string name, long seed)
     {
         manual_seed(seed);
-        var student = ModelZoo.Create(name);
-        if (student is not IFeatureModel)
-            throw new ArgumentException($"The student {name} must expose its features (IFeatureModel).", nameof(name));
-        return student;
+        return ModelZoo.Create(name);
     }
 
     /// <summary>The mean and the sample standard deviation (divided by n − 1) of <paramref name="values"/>; the standard

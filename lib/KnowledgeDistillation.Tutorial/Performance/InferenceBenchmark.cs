@@ -230,7 +230,7 @@ public static class InferenceBenchmark
         using var scope = NewDisposeScope();
         var sample = images.narrow(0, 0, 1);
         var batch = images.narrow(0, 0, options.ThroughputBatch);
-        long flops = model is IFeatureModel feature ? feature.FlopsPerSample() : 0;
+        long flops = model is FeatureModel feature ? feature.FlopsPerSample() : 0;
         var latency = Latency(model, sample, options.LatencyWarmup, options.LatencyRuns);
         double throughput = Throughput(model, batch, options.ThroughputWarmup, options.ThroughputRuns);
         double measured = ProcessMemory.PeakGrowthMegabytes(() => RunOnce(model, batch));
@@ -249,8 +249,10 @@ public static class InferenceBenchmark
     /// <param name="options">Runs per measurement.</param>
     /// <param name="rounds">How many rounds, at least 1.</param>
     /// <param name="progress">Called after each model of each round (for a live display), with the round and the name.</param>
-    public static IReadOnlyList<InferenceProfile> Compare(IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Model)> models, Tensor images,
+    /// <typeparam name="TModel">The models' type (any module that maps images to logits).</typeparam>
+    public static IReadOnlyList<InferenceProfile> Compare<TModel>(IReadOnlyList<(string Name, TModel Model)> models, Tensor images,
         InferenceBenchmarkOptions? options = null, int rounds = 3, Action<int, string>? progress = null)
+        where TModel : nn.Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(models);
         if (rounds < 1) throw new ArgumentOutOfRangeException(nameof(rounds), rounds, "rounds must be at least 1.");

@@ -12,7 +12,7 @@ namespace KnowledgeDistillation.Models;
 /// The factories are the nets of G. Hinton, O. Vinyals and J. Dean, "Distilling the Knowledge in a Neural Network",
 /// NIPS 2014 Deep Learning Workshop (arXiv:1503.02531), section 3 (MNIST), plus a tiny student.
 /// </remarks>
-public sealed class Mlp : nn.Module<Tensor, Tensor>, IFeatureModel
+public sealed class Mlp : FeatureModel
 {
     readonly Dropout inputDropout;
     readonly ModuleList<Linear> hidden;
@@ -88,22 +88,20 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>, IFeatureModel
     public double HiddenDropout { get; }
 
     /// <inheritdoc/>
-    public int NumClasses { get; }
+    public override int NumClasses { get; }
 
     /// <summary>One feature per hidden layer, <c>hidden1 [h1]</c>, <c>hidden2 [h2]</c>, ...: the activations after ReLU.</summary>
-    public IReadOnlyList<FeatureInfo> Features => features;
+    public override IReadOnlyList<FeatureInfo> Features => features;
 
     /// <summary>The logits [B, classes] of a batch [B, ...] with <see cref="InputSize"/> elements per sample.</summary>
     public override Tensor forward(Tensor input) => FeatureForward.Logits(Run, input);
 
     /// <inheritdoc/>
-    public ModelOutput forward_features(Tensor input) => FeatureForward.WithFeatures(Run, input, features);
+    public override ModelOutput forward_features(Tensor input) => FeatureForward.WithFeatures(Run, input, features);
 
-    /// <inheritdoc/>
-    public long ParameterCount() => ModelSize.ParameterCount(this);
 
     /// <summary>The linear layers' FLOPs: <c>Σ 2 · in · out</c>.</summary>
-    public long FlopsPerSample()
+    public override long FlopsPerSample()
     {
         long flops = 0, width = InputSize;
         foreach (var h in hiddenSizes)

@@ -20,7 +20,7 @@ public static class ModelSize
     }
 
     /// <summary>A one-line summary, such as <c>1,025,962 parameters, 9.69 MFLOPs per sample</c>.</summary>
-    public static string Describe(IFeatureModel model)
+    public static string Describe(FeatureModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
         return $"{model.ParameterCount():N0} parameters, {model.FlopsPerSample() / 1e6:F2} MFLOPs per sample";

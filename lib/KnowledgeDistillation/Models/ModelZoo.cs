@@ -5,7 +5,7 @@ namespace KnowledgeDistillation.Models;
 /// <summary>The tutorial's models by name, for the CLI, checkpoints and manifests.</summary>
 public static class ModelZoo
 {
-    static readonly Dictionary<string, (Func<nn.Module<Tensor, Tensor>> Create, string Description)> Models = new(StringComparer.OrdinalIgnoreCase)
+    static readonly Dictionary<string, (Func<FeatureModel> Create, string Description)> Models = new(StringComparer.OrdinalIgnoreCase)
     {
         ["cnn-teacher"] = (() => SmallCnn.Teacher(), "SmallCnn teacher: 2 conv blocks (32, 64 channels) and a 320-unit layer, ~1.0M parameters"),
         ["cnn-student"] = (() => SmallCnn.Student(), "SmallCnn student: 2 conv blocks (8, 16 channels) and a 128-unit layer, ~0.1M parameters"),
@@ -23,7 +23,7 @@ public static class ModelZoo
 
     /// <summary>A freshly initialised model (seed torch first for reproducible weights).</summary>
     /// <exception cref="ArgumentException">The name is unknown; the message lists the known ones.</exception>
-    public static nn.Module<Tensor, Tensor> Create(string name)
+    public static FeatureModel Create(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (!Models.TryGetValue(name, out var entry))

@@ -15,7 +15,7 @@ namespace KnowledgeDistillation.Models;
 /// <para>Features: the output of each stage, then the pooled embedding. It is the heaviest model here, meant for the
 /// GPU, but it runs on the CPU too.</para>
 /// </remarks>
-public sealed class ResNet : nn.Module<Tensor, Tensor>, IFeatureModel
+public sealed class ResNet : FeatureModel
 {
     /// <summary>The input's side length.</summary>
     public const int ImageSize = 28;
@@ -70,24 +70,22 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>, IFeatureModel
     public IReadOnlyList<long> Widths => widths;
 
     /// <inheritdoc/>
-    public int NumClasses { get; }
+    public override int NumClasses { get; }
 
     /// <summary>
     /// <c>stage1 [w1, 28, 28]</c>, <c>stage2 [w2, 14, 14]</c>, <c>stage3 [w3, 7, 7]</c>, ..., then <c>embedding [w_last]</c>.
     /// </summary>
-    public IReadOnlyList<FeatureInfo> Features => features;
+    public override IReadOnlyList<FeatureInfo> Features => features;
 
     /// <summary>The logits [B, classes] of images [B, 1, 28, 28].</summary>
     public override Tensor forward(Tensor input) => FeatureForward.Logits(Run, input);
 
     /// <inheritdoc/>
-    public ModelOutput forward_features(Tensor input) => FeatureForward.WithFeatures(Run, input, features);
+    public override ModelOutput forward_features(Tensor input) => FeatureForward.WithFeatures(Run, input, features);
 
-    /// <inheritdoc/>
-    public long ParameterCount() => ModelSize.ParameterCount(this);
 
     /// <summary>The stem, every block's two convolutions and projection shortcut, and the classifier.</summary>
-    public long FlopsPerSample()
+    public override long FlopsPerSample()
     {
         long flops = Flops.Conv2d(1, widths[0], 3, ImageSize, ImageSize);
         for (int i = 0; i < widths.Length; i++)

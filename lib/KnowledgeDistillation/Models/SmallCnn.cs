@@ -13,7 +13,7 @@ namespace KnowledgeDistillation.Models;
 /// index at equal spatial sizes: FitNets needs only a 1×1 regressor (8→32, 16→64), and attention maps compare directly.</para>
 /// <para>The convolutions have no bias, since the batch norm after each one has its own shift.</para>
 /// </remarks>
-public sealed class SmallCnn : nn.Module<Tensor, Tensor>, IFeatureModel
+public sealed class SmallCnn : FeatureModel
 {
     /// <summary>The input's side length.</summary>
     public const int ImageSize = 28;
@@ -100,22 +100,20 @@ public sealed class SmallCnn : nn.Module<Tensor, Tensor>, IFeatureModel
     public double HiddenDropout { get; }
 
     /// <inheritdoc/>
-    public int NumClasses { get; }
+    public override int NumClasses { get; }
 
     /// <summary><c>block1 [c1, 14, 14]</c>, <c>block2 [c2, 7, 7]</c>, <c>embedding [h]</c>.</summary>
-    public IReadOnlyList<FeatureInfo> Features => features;
+    public override IReadOnlyList<FeatureInfo> Features => features;
 
     /// <summary>The logits [B, classes] of images [B, 1, 28, 28].</summary>
     public override Tensor forward(Tensor input) => FeatureForward.Logits(Run, input);
 
     /// <inheritdoc/>
-    public ModelOutput forward_features(Tensor input) => FeatureForward.WithFeatures(Run, input, features);
+    public override ModelOutput forward_features(Tensor input) => FeatureForward.WithFeatures(Run, input, features);
 
-    /// <inheritdoc/>
-    public long ParameterCount() => ModelSize.ParameterCount(this);
 
     /// <summary>Two convolutions (at 28×28 and at 14×14) and two linear layers.</summary>
-    public long FlopsPerSample() =>
+    public override long FlopsPerSample() =>
         Flops.Conv2d(1, Channels1, 3, ImageSize, ImageSize)
         + Flops.Conv2d(Channels1, Channels2, 3, ImageSize / 2, ImageSize / 2)
         + Flops.Linear(Channels2 * (ImageSize / 4) * (ImageSize / 4), Hidden)

@@ -70,7 +70,7 @@ public sealed record MethodSettings
 /// </list>
 /// <para><b>Which features.</b> Feature maps ([C, H, W] features) pair by rank: the k-th map of the student with the
 /// k-th map of the teacher (for SmallCnn teacher and student that is index k). The embeddings, the last feature of every
-/// <see cref="IFeatureModel"/>, pair with each other. A method whose pair the shapes do not allow throws an
+/// <see cref="FeatureModel"/>, pair with each other. A method whose pair the shapes do not allow throws an
 /// <see cref="ArgumentException"/> that lists both models' features: an MLP student has no feature maps, so
 /// <c>fitnet</c>, <c>at</c> and <c>sp</c> fail on it.</para>
 /// </remarks>
@@ -139,12 +139,12 @@ public static class DistillationMethods
 
     /// <summary>
     /// The objective of <paramref name="method"/> for this student and teacher. The feature pairs are chosen from the
-    /// models' <see cref="IFeatureModel.Features"/>; a FitNets regressor is created here (seed torch first to make it
+    /// models' <see cref="FeatureModel.Features"/>; a FitNets regressor is created here (seed torch first to make it
     /// reproducible) and trains with the student.
     /// </summary>
     /// <exception cref="ArgumentException">The settings are invalid, or the models have no features the method can pair;
     /// the message names the features.</exception>
-    public static DistillationObjective Build(DistillationMethod method, IFeatureModel student, IFeatureModel teacher, MethodSettings settings)
+    public static DistillationObjective Build(DistillationMethod method, FeatureModel student, FeatureModel teacher, MethodSettings settings)
     {
         ArgumentNullException.ThrowIfNull(student);
         ArgumentNullException.ThrowIfNull(teacher);
@@ -183,7 +183,7 @@ public static class DistillationMethods
     /// numbers of maps this is the k-th with the k-th; a deeper teacher (ResNet-20's three stages against the CNN
     /// student's two blocks) gives its first stages no partner.</summary>
     /// <exception cref="ArgumentException">One of the models has no feature maps.</exception>
-    public static IReadOnlyList<(int Student, int Teacher)> MapPairs(IFeatureModel student, IFeatureModel teacher, string term)
+    public static IReadOnlyList<(int Student, int Teacher)> MapPairs(FeatureModel student, FeatureModel teacher, string term)
     {
         var s = SpatialIndices(student);
         var t = SpatialIndices(teacher);
@@ -194,7 +194,7 @@ public static class DistillationMethods
 
     /// <summary>The feature-map pairs of equal spatial size (attention transfer; FitNets uses the deepest).</summary>
     /// <exception cref="ArgumentException">No pair has equal spatial sizes.</exception>
-    public static IReadOnlyList<(int Student, int Teacher)> EqualSizeMaps(IFeatureModel student, IFeatureModel teacher, string term)
+    public static IReadOnlyList<(int Student, int Teacher)> EqualSizeMaps(FeatureModel student, FeatureModel teacher, string term)
     {
         var pairs = MapPairs(student, teacher, term).Where(p => SameSize(student.Features[p.Student], teacher.Features[p.Teacher])).ToList();
         if (pairs.Count == 0)
@@ -202,7 +202,7 @@ public static class DistillationMethods
         return pairs;
     }
 
-    static DistillationTerm Hint(IFeatureModel student, IFeatureModel teacher, double weight)
+    static DistillationTerm Hint(FeatureModel student, FeatureModel teacher, double weight)
     {
         var (s, t) = EqualSizeMaps(student, teacher, "hint")[^1];
         var loss = new HintLoss(student.Features[s].Channels, teacher.Features[t].Channels, spatial: true);
@@ -211,7 +211,7 @@ public static class DistillationMethods
 
     /// <summary>The deepest pair (embeddings first, then feature maps from the last) whose teacher size is a whole
     /// multiple of the student's, as the cosine loss needs.</summary>
-    static DistillationTerm Cosine(IFeatureModel student, IFeatureModel teacher, double weight)
+    static DistillationTerm Cosine(FeatureModel student, FeatureModel teacher, double weight)
     {
         var candidates = new List<(int Student, int Teacher)> { (student.Features.Count - 1, teacher.Features.Count - 1) };
         var s = SpatialIndices(student);
@@ -231,13 +231,13 @@ public static class DistillationMethods
         return [.. s.Skip(s.Count - k).Zip(t.Skip(t.Count - k))];
     }
 
-    static List<int> SpatialIndices(IFeatureModel model) =>
+    static List<int> SpatialIndices(FeatureModel model) =>
         [.. Enumerable.Range(0, model.Features.Count).Where(i => model.Features[i].IsSpatial)];
 
     static bool SameSize(FeatureInfo a, FeatureInfo b) => a.Shape[1] == b.Shape[1] && a.Shape[2] == b.Shape[2];
 
-    static string Both(IFeatureModel student, IFeatureModel teacher) =>
+    static string Both(FeatureModel student, FeatureModel teacher) =>
         $"Student features: {List(student)}. Teacher features: {List(teacher)}.";
 
-    static string List(IFeatureModel model) => string.Join(", ", model.Features.Select((f, i) => $"{i}: {f}"));
+    static string List(FeatureModel model) => string.Join(", ", model.Features.Select((f, i) => $"{i}: {f}"));
 }

@@ -67,7 +67,7 @@ public static class Pretrained
 
     /// <summary>Loads a shipped model, checks its SHA-256 against the manifest, and returns it in evaluation mode.</summary>
     /// <exception cref="InvalidDataException">The weights file does not match its manifest.</exception>
-    public static (nn.Module<Tensor, Tensor> Model, ModelManifest Manifest) Load(string name, string? directory = null, Device? device = null)
+    public static (FeatureModel Model, ModelManifest Manifest) Load(string name, string? directory = null, Device? device = null)
     {
         TorchNative.EnsureLoaded();
         directory ??= DefaultDirectory;

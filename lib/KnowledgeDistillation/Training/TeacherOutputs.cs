@@ -22,8 +22,8 @@ public sealed class TeacherOutputs : IDisposable
 
     /// <summary>Runs <paramref name="teacher"/> over <paramref name="images"/> once, in evaluation mode under
     /// <c>no_grad</c>, and keeps its logits and the features at <paramref name="featureIndices"/> (positions in
-    /// <see cref="IFeatureModel.Features"/>; empty for logits only).</summary>
-    /// <param name="teacher">The frozen teacher; an <see cref="IFeatureModel"/> when features are asked for.</param>
+    /// <see cref="FeatureModel.Features"/>; empty for logits only).</summary>
+    /// <param name="teacher">The frozen teacher; an <see cref="FeatureModel"/> when features are asked for.</param>
     /// <param name="images">The training images, on the device the run will use.</param>
     /// <param name="featureIndices">The features to keep.</param>
     /// <param name="batchSize">Images per forward pass.</param>
@@ -34,7 +34,7 @@ public sealed class TeacherOutputs : IDisposable
         using var _ = no_grad();
         long n = images.shape[0];
         var logitParts = new List<Tensor>();
-        int featureCount = teacher is IFeatureModel f ? f.Features.Count : 0;
+        int featureCount = teacher is FeatureModel f ? f.Features.Count : 0;
         var featureParts = Enumerable.Range(0, featureCount).Select(_ => new List<Tensor>()).ToArray();
         for (long start = 0; start < n; start += batchSize)
         {
@@ -44,7 +44,7 @@ public sealed class TeacherOutputs : IDisposable
                 logitParts.Add(teacher.call(batch));
                 continue;
             }
-            var output = ((IFeatureModel)teacher).forward_features(batch);
+            var output = ((FeatureModel)teacher).forward_features(batch);
             logitParts.Add(output.Logits);
             foreach (var i in featureIndices) featureParts[i].Add(output.Features[i]);
         }

@@ -288,10 +288,10 @@ public static class Trainer
             }
             objective.to(device);
             needsFeatures = objective.Terms.Any(t => t.UsesFeatures);
-            if (needsFeatures && (student is not IFeatureModel || teacher is not IFeatureModel))
+            if (needsFeatures && (student is not FeatureModel || teacher is not FeatureModel))
                 throw new ArgumentException(
                     $"The objective's terms {string.Join(", ", objective.Terms.Where(t => t.UsesFeatures).Select(t => $"'{t.Name}'"))} need features, " +
-                    $"but {(student is IFeatureModel ? "the teacher" : "the student")} does not expose them (IFeatureModel).");
+                    $"but {(student is FeatureModel ? "the teacher" : "the student")} does not expose them (FeatureModel).");
             CheckLabels(labels, CheckShapes(images));
             var featureIndices = needsFeatures ? objective.Terms.SelectMany(t => t.TeacherFeatures).Distinct().ToList() : [];
             if (precomputed is not null)
@@ -348,12 +348,12 @@ public static class Trainer
             }
         }
 
-        static string Describe(string who, nn.Module<Tensor, Tensor> model) => model is IFeatureModel f
+        static string Describe(string who, nn.Module<Tensor, Tensor> model) => model is FeatureModel f
             ? $"{who} {model.GetName()} features: {string.Join(", ", f.Features.Select((info, i) => $"{i}: {info}"))}"
             : $"{who} {model.GetName()} exposes no features";
 
         ModelOutput Forward(nn.Module<Tensor, Tensor> model, Tensor images) =>
-            needsFeatures ? ((IFeatureModel)model).forward_features(images) : new ModelOutput([], model.call(images));
+            needsFeatures ? ((FeatureModel)model).forward_features(images) : new ModelOutput([], model.call(images));
 
         public (Tensor, Tensor, IReadOnlyDictionary<string, Tensor>) Loss(Tensor images, Tensor labels, Tensor index)
         {

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Models;
@@ -12,31 +13,36 @@ namespace KnowledgeDistillation.Models;
 /// <para>The last feature of every model is the penultimate embedding, the vector the classifier reads, so relation
 /// losses (RKD, PKT) can use index <c>Features.Count - 1</c> for any model.</para>
 /// </remarks>
-public interface IFeatureModel
+public abstract class FeatureModel : nn.Module<Tensor, Tensor>
 {
-    /// <summary>Runs the model on <paramref name="input"/> [B, 1, 28, 28] and returns its features and logits.</summary>
+    /// <summary>Creates the module with its <paramref name="name"/>.</summary>
+    protected FeatureModel(string name) : base(name)
+    {
+    }
+
+    /// <summary>Runs the model on <paramref name="input"/> [B, channels, height, width] and returns its features and logits.</summary>
     /// <remarks>The logits equal those of <c>forward(input)</c> (exactly so in evaluation mode, where dropout is off).</remarks>
-    ModelOutput forward_features(Tensor input);
+    public abstract ModelOutput forward_features(Tensor input);
 
     /// <summary>Names and per-sample shapes of the features <see cref="forward_features"/> returns, in the same order.</summary>
-    IReadOnlyList<FeatureInfo> Features { get; }
+    public abstract IReadOnlyList<FeatureInfo> Features { get; }
 
     /// <summary>The number of classes, the width of the logits.</summary>
-    int NumClasses { get; }
+    public abstract int NumClasses { get; }
 
     /// <summary>The number of parameter elements (weights, biases, batch-norm scales and shifts; not running statistics).</summary>
-    long ParameterCount();
+    public long ParameterCount() => ModelSize.ParameterCount(this);
 
     /// <summary>Forward FLOPs for one sample, counted analytically; see <see cref="ModelSize"/> for what is counted.</summary>
-    long FlopsPerSample();
+    public abstract long FlopsPerSample();
 }
 
-/// <summary>What <see cref="IFeatureModel.forward_features"/> returns.</summary>
-/// <param name="Features">The intermediate features [B, ...], in the order of <see cref="IFeatureModel.Features"/>.</param>
+/// <summary>What <see cref="FeatureModel.forward_features"/> returns.</summary>
+/// <param name="Features">The intermediate features [B, ...], in the order of <see cref="FeatureModel.Features"/>.</param>
 /// <param name="Logits">The logits [B, classes].</param>
 public sealed record ModelOutput(IReadOnlyList<Tensor> Features, Tensor Logits);
 
-/// <summary>Describes one feature of an <see cref="IFeatureModel"/>.</summary>
+/// <summary>Describes one feature of an <see cref="FeatureModel"/>.</summary>
 /// <param name="Name">A short name, such as <c>"stage2"</c> or <c>"embedding"</c>.</param>
 /// <param name="Shape">The shape of one sample's feature, without the batch dimension: [C, H, W] for a feature map,
 /// [D] for a vector.</param>
