@@ -25,8 +25,9 @@ namespace KnowledgeDistillation.Charts;
 /// tool's FSharp.Core, member by member.
 /// </para>
 /// <para>
-/// The library installs the handler from its module initializer, so any use of the library (every notebook's first
-/// code cell calls <c>TorchNative.EnsureLoaded()</c>) installs it before the first chart.
+/// The tutorial assembly installs the handler from its module initializer, which the runtime runs before any of its
+/// code: every chart is drawn by code in this assembly, so the handler is in place before Plotly.NET asks for
+/// FSharp.Core. The notebook harness checks every chart of every notebook in the real kernel.
 /// </para>
 /// </remarks>
 public static class FSharpCoreBinding
