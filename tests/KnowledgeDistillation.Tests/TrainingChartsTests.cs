@@ -38,18 +38,6 @@ public class TrainingChartsTests
     }
 
     [Fact]
-    public void Live_view_shows_text_during_an_epoch_and_a_chart_after_it()
-    {
-        var shown = new List<object>();
-        var live = new LiveTrainingView(shown.Add, "demo");
-        live.Report(new TrainingProgress(1, 2, 10, 20, 0.9, TimeSpan.FromSeconds(1), null));
-        Assert.IsType<string>(Assert.Single(shown));
-        live.Report(new TrainingProgress(1, 2, 20, 20, 0.8, TimeSpan.FromSeconds(2), Record(1, 0.7)));
-        Assert.IsAssignableFrom<GenericChart>(shown[^1]);
-        Assert.Single(live.History);
-    }
-
-    [Fact]
     public void Term_curves_draw_one_line_per_term_raw_or_weighted()
     {
         static EpochRecord WithTerms(int epoch, double ce, double hint) =>

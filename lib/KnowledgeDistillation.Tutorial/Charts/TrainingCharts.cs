@@ -37,18 +37,6 @@ public static class TrainingCharts
             .WithTitleText($"{label} by epoch");
     }
 
-    /// <summary>Train and test loss of one run, to see over-fitting (the gap opening).</summary>
-    public static GenericChart LossCurves(IReadOnlyList<EpochRecord> history, string name = "")
-    {
-        ArgumentNullException.ThrowIfNull(history);
-        var train = CSharpChart.Line<int, double, string>(history.Select(r => r.Epoch), history.Select(r => r.TrainLoss), ShowMarkers: true, Name: "train objective");
-        var test = CSharpChart.Line<int, double, string>(history.Select(r => r.Epoch), history.Select(r => r.TestLoss), ShowMarkers: true, Name: "test cross entropy");
-        return CSharpChart.Combine([train, test])
-            .WithXAxisStyle<int, int, int>(TitleText: "epoch")
-            .WithYAxisStyle<double, double, double>(TitleText: "loss")
-            .WithTitleText(string.IsNullOrEmpty(name) ? "Losses by epoch" : $"{name}: losses by epoch");
-    }
-
     /// <summary>
     /// The objective's terms by epoch (each term's training-set mean, as the trainer records it in
     /// <see cref="EpochRecord.Terms"/>), one line per term, optionally multiplied by the term's weight so that the lines
@@ -135,37 +123,4 @@ public static class TrainingCharts
         CurveMetric.TestEce => "test ECE",
         _ => metric.ToString(),
     };
-}
-
-/// <summary>
-/// A live view of a training run for notebooks: it calls <paramref name="update"/> with a progress line during each
-/// epoch and with a learning-curve chart after each one. In a Polyglot Notebook, pass the update method of an
-/// updatable display: <c>var view = display("starting…", "text/html"); var live = new LiveTrainingView(v => view.Update(v));</c>
-/// then give <c>live.Report</c> to the trainer as its progress callback. The library needs no notebook packages.
-/// (An updated display keeps the MIME type of its first value: created from a plain string without "text/html", it
-/// would show the charts as text.)
-/// </summary>
-public sealed class LiveTrainingView(Action<object> update, string name = "run")
-{
-    readonly List<EpochRecord> history = [];
-    DateTime lastText = DateTime.MinValue;
-
-    /// <summary>The records seen so far.</summary>
-    public IReadOnlyList<EpochRecord> History => history;
-
-    /// <summary>The progress callback (<see cref="TrainingCallbacks.Progress"/>).</summary>
-    public void Report(TrainingProgress p)
-    {
-        ArgumentNullException.ThrowIfNull(p);
-        if (p.Completed is { } record)
-        {
-            history.Add(record);
-            update(TrainingCharts.LearningCurves(new Dictionary<string, IReadOnlyList<EpochRecord>> { [name] = history.ToList() })
-                .WithTitleText($"{name}: epoch {record.Epoch}/{p.Epochs}, test accuracy {record.TestAccuracy:P2}, loss {record.TrainLoss:F4}"));
-            return;
-        }
-        if ((DateTime.UtcNow - lastText).TotalMilliseconds < 500) return;
-        lastText = DateTime.UtcNow;
-        update($"{name}: epoch {p.Epoch}/{p.Epochs}, batch {p.Batch}/{p.Batches}, running loss {p.RunningLoss:F4}, {p.Fraction:P0} done");
-    }
 }

@@ -95,7 +95,6 @@ public static class FashionMnist
     /// <param name="device">Where the tensors live; the CPU when null.</param>
     public static LabelledImages Load(Split split, string? directory = null, int? limit = null, Device? device = null)
     {
-        TorchNative.EnsureLoaded();
         var (images, labels) = ReadRaw(split, directory, limit);
         using var scope = NewDisposeScope();
         var pixels = tensor(images.Data, [images.Count, 1, ImageSize, ImageSize], dtype: ScalarType.Byte);

@@ -67,7 +67,6 @@ public static class LmCheckpoint
     /// <exception cref="InvalidDataException">The weights file does not match its manifest.</exception>
     public static (TinyGpt Model, LmManifest Manifest) Load(string name, string? directory = null)
     {
-        TorchNative.EnsureLoaded();
         directory ??= Pretrained.DefaultDirectory;
         var manifest = ReadManifest(name, directory);
         string weights = Pretrained.VerifiedWeights(name, directory, manifest.Sha256);

@@ -12,7 +12,6 @@ public static class Devices
     /// <exception cref="ArgumentException">The name is not one of those, or CUDA was asked for but is not available.</exception>
     public static Device Resolve(string name = "auto")
     {
-        TorchNative.EnsureLoaded();
         string n = name.Trim().ToLowerInvariant();
         if (n == "auto") return cuda.is_available() ? CUDA : CPU;
         if (n == "cpu") return CPU;

@@ -69,7 +69,6 @@ public static class Pretrained
     /// <exception cref="InvalidDataException">The weights file does not match its manifest.</exception>
     public static (FeatureModel Model, ModelManifest Manifest) Load(string name, string? directory = null, Device? device = null)
     {
-        TorchNative.EnsureLoaded();
         directory ??= DefaultDirectory;
         var manifest = ReadManifest(name, directory);
         string weights = VerifiedWeights(name, directory, manifest.Sha256);
