@@ -16,7 +16,11 @@ public static class Checkpoint
     /// <param name="Epoch">The last finished epoch.</param>
     /// <param name="History">Its records.</param>
     /// <param name="Fingerprint">Identifies the run's settings; a resume with other settings is refused.</param>
-    public sealed record State(int Epoch, IReadOnlyList<EpochRecord> History, string Fingerprint);
+    public sealed record State(int Epoch, IReadOnlyList<EpochRecord> History, string Fingerprint)
+    {
+        /// <summary>The records of the steps of those epochs (empty in checkpoints written before steps were recorded).</summary>
+        public IReadOnlyList<StepRecord> Steps { get; init; } = [];
+    }
 
     /// <summary>Writes the checkpoint to <paramref name="path"/> atomically.</summary>
     public static void Save(string path, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer, Generator shuffle, State state)
