@@ -291,7 +291,7 @@ public class CudaPathTests
             var resumed = LmTrainer.Train(fresh, vocabulary, chains, resumable);
             Assert.Equal(uninterrupted.History.Select(h => (h.Step, h.Epoch, h.LearningRate)), resumed.History.Select(h => (h.Step, h.Epoch, h.LearningRate)));
             // GPU kernels may add in another order from run to run (atomics in the embedding's backward): equal to rounding.
-            Assert.All(uninterrupted.History.Zip(resumed.History), p => Assert.True(Math.Abs(p.First.Loss - p.Second.Loss) <= 1e-4 * Math.Abs(p.First.Loss) + 1e-6,
+            Assert.All(uninterrupted.History.Zip(resumed.History), p => Assert.True(Math.Abs(p.First.Loss - p.Second.Loss) <= 1e-3 * Math.Abs(p.First.Loss) + 1e-6,
                 $"step {p.First.Step}: {p.First.Loss} uninterrupted, {p.Second.Loss} resumed"));
         }
         finally

@@ -10,17 +10,19 @@ using F = TorchSharp.torch.nn.functional;
 namespace KnowledgeDistillation.Training;
 
 /// <summary>
-/// Trains classifiers: plainly (a teacher, or a student from scratch) or by distillation from a frozen teacher.
+/// Trains classifiers: plainly (a teacher, or a student from scratch) or by distillation from a frozen teacher. Its loop
+/// is the library's one training engine: the language model trains through it too, with its own kinds of step
+/// (<see cref="Language.LmTrainer"/>).
 /// </summary>
 /// <remarks>
 /// <para>Everything lives on one device (<see cref="TrainingOptions.Device"/>): the model, the whole data set as one
-/// tensor, the teacher and its cached outputs. Each epoch draws one shuffled index permutation from a seeded generator;
-/// batches are gathered from it on the device, with no per-batch copies from the host. Each batch runs in its own
-/// dispose scope, so native memory stays flat across epochs.</para>
-/// <para>No batch waits for the host: the loss sum, the correct count, the terms' sums and the divergence check
-/// accumulate as tensors on the device, and come to the host in one transfer at the end of the epoch, and every
-/// <see cref="TrainingOptions.ProgressEveryBatches"/> batches (the running loss and the divergence check). Training labels
-/// are range-checked once per run, not per batch.</para>
+/// tensor, the teacher and its cached outputs. Each epoch draws one shuffled index permutation from a seeded generator
+/// on the CPU; batches are gathered from its copy on the device, with no per-batch copies from the host. Each batch runs
+/// in its own dispose scope, so native memory stays flat across epochs.</para>
+/// <para>No batch waits for the host: each step's loss, the loss sum, the correct count, the terms' sums and the
+/// divergence check accumulate as tensors on the device, and come to the host in one transfer at the end of the epoch,
+/// and every <see cref="TrainingOptions.ProgressEveryBatches"/> steps (the running loss and the divergence check);
+/// gradient clipping keeps the norm on the device. Training labels are range-checked once per run, not per batch.</para>
 /// <para>On the CPU, the same seed gives the same run, bit for bit. With a checkpoint path, every epoch ends with an
 /// atomic checkpoint, and a resumed run continues exactly where the interrupted one stopped.</para>
 /// </remarks>

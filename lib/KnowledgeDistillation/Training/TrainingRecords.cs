@@ -4,10 +4,11 @@ namespace KnowledgeDistillation.Training;
 
 /// <summary>The metrics of one epoch.</summary>
 /// <param name="Epoch">1-based.</param>
-/// <param name="LearningRate">The rate used in this epoch.</param>
-/// <param name="TrainLoss">Mean training objective over the epoch.</param>
-/// <param name="TrainAccuracy">Training accuracy over the epoch (while the weights changed).</param>
-/// <param name="TestLoss">Cross entropy on the test set after the epoch.</param>
+/// <param name="LearningRate">The rate of the epoch's first step (the whole epoch's, but with <see cref="ScheduleKind.WarmupCosine"/>).</param>
+/// <param name="TrainLoss">Mean training objective over the examples of the epoch.</param>
+/// <param name="TrainAccuracy">Training accuracy over the epoch (while the weights changed); NaN where the step predicts
+/// no classes (a language model).</param>
+/// <param name="TestLoss">Cross entropy on the test set after the epoch; NaN where the epoch was not evaluated.</param>
 /// <param name="TestAccuracy">Accuracy on the test set after the epoch.</param>
 /// <param name="TestEce">Expected calibration error on the test set after the epoch.</param>
 /// <param name="Seconds">Wall time of the epoch's training part.</param>
