@@ -1,4 +1,5 @@
 using KnowledgeDistillation.Data;
+using KnowledgeDistillation.Language;
 using KnowledgeDistillation.Losses;
 using KnowledgeDistillation.Models;
 using KnowledgeDistillation.Runtime;
@@ -229,6 +230,73 @@ public class CudaPathTests
                 backends.cudnn.allow_tf32 = cudnnTf32;
                 backends.cuda.matmul.allow_tf32 = matmulTf32;
             }
+        }
+    }
+
+    /// <summary>
+    /// The language model through the one engine on the GPU: the student, the teacher, its cached logits and every batch of
+    /// token sequences are on CUDA. The first step's loss equals the CPU's to float rounding (same weights, same batch),
+    /// the loss falls, on-policy KD samples and scores on the GPU, a resumed run ends like an uninterrupted one, and
+    /// evaluation and generation run on the GPU model.
+    /// </summary>
+    [CudaFact]
+    public void The_language_model_trains_on_cuda_through_the_engine_and_resumes()
+    {
+        var vocabulary = CharVocabulary.Default;
+        var splits = AdditionTask.CreateSplits(new AdditionSplitOptions(Train: 256, Validation: 32, Test: 32));
+        var chains = AdditionTask.Examples(splits.Train, ReasoningFormat.ChainOfThought);
+        var onCpu = LanguageTrainingTests.Short with { Steps = 24 };
+        var onCuda = onCpu with { Device = "cuda" };
+        bool matmulTf32 = backends.cuda.matmul.allow_tf32;
+        backends.cuda.matmul.allow_tf32 = false; // float32 matmuls, to compare with the CPU
+        try
+        {
+            using var teacher = LanguageModelTests.Tiny(seed: 1, width: 32);
+            using var loss = new TokenKDLoss(2.0, 0.5);
+            using var cpuStudent = LanguageModelTests.Tiny(seed: 2);
+            var cpu = LmTrainer.DistillTokens(cpuStudent, teacher, vocabulary, chains, onCpu, loss);
+            using var student = LanguageModelTests.Tiny(seed: 2);
+            var gpu = LmTrainer.DistillTokens(student, teacher, vocabulary, chains, onCuda, loss);
+            Assert.All(student.parameters(), p => Assert.Equal(DeviceType.CUDA, p.device_type));
+            Assert.All(teacher.parameters(), p => Assert.Equal(DeviceType.CUDA, p.device_type));
+            Assert.All(gpu.History, h => Assert.True(double.IsFinite(h.Loss), $"step {h.Step}: loss {h.Loss}"));
+            Assert.True(Math.Abs(gpu.History[0].Loss - cpu.History[0].Loss) <= 1e-4 * Math.Abs(cpu.History[0].Loss),
+                $"first step: CPU {cpu.History[0].Loss}, CUDA {gpu.History[0].Loss}");
+            Assert.True(gpu.Epochs[^1].MeanLoss < gpu.Epochs[0].MeanLoss, $"the loss did not fall: {string.Join(", ", gpu.Epochs.Select(e => e.MeanLoss))}");
+            Assert.True(double.IsFinite(LmEvaluator.TokenLoss(student, chains)));
+            Assert.Equal(8, LmEvaluator.ExactMatch(student, [.. splits.Test.Take(8)], new GenerationOptions(MaxNewTokens: 30)).Total);
+
+            // On-policy: the student's samples, the teacher's logits and the mask reach the divergence on the GPU.
+            var seen = new List<(DeviceType, DeviceType, DeviceType)>();
+            using var reverseKl = new ReverseKLLoss();
+            var prompts = splits.Train.Take(8).Select(p => p.Prompt).ToList();
+            LmTrainer.DistillOnPolicy(student, teacher, vocabulary, prompts, onCuda with { Steps = 2, BatchSize = 4 },
+                new GenerationOptions(MaxNewTokens: 12, Temperature: 1.0, Seed: 3), (s, t, m) =>
+                {
+                    seen.Add((s.device_type, t.device_type, m!.device_type));
+                    return reverseKl.Compute(s, t, m);
+                });
+            Assert.Equal([(DeviceType.CUDA, DeviceType.CUDA, DeviceType.CUDA), (DeviceType.CUDA, DeviceType.CUDA, DeviceType.CUDA)], seen);
+
+            // Checkpoints and resume on the GPU: stopped after the first epoch, resumed into a fresh student.
+            using var dir = new TempDirectory();
+            var resumable = onCuda with { CheckpointPath = dir.File("lm.ckpt"), Resume = true };
+            using var whole = LanguageModelTests.Tiny(seed: 2);
+            var uninterrupted = LmTrainer.Train(whole, vocabulary, chains, onCuda);
+            using var cancel = new CancellationTokenSource();
+            using (var stopped = LanguageModelTests.Tiny(seed: 2))
+                Assert.Throws<OperationCanceledException>(() => LmTrainer.Train(stopped, vocabulary, chains, resumable,
+                    new TrainingCallbacks { Cancellation = cancel.Token, Progress = p => { if (p.Completed?.Epoch == 1) cancel.Cancel(); } }));
+            using var fresh = LanguageModelTests.Tiny(seed: 99);
+            var resumed = LmTrainer.Train(fresh, vocabulary, chains, resumable);
+            Assert.Equal(uninterrupted.History.Select(h => (h.Step, h.Epoch, h.LearningRate)), resumed.History.Select(h => (h.Step, h.Epoch, h.LearningRate)));
+            // GPU kernels may add in another order from run to run (atomics in the embedding's backward): equal to rounding.
+            Assert.All(uninterrupted.History.Zip(resumed.History), p => Assert.True(Math.Abs(p.First.Loss - p.Second.Loss) <= 1e-3 * Math.Abs(p.First.Loss) + 1e-6,
+                $"step {p.First.Step}: {p.First.Loss} uninterrupted, {p.Second.Loss} resumed"));
+        }
+        finally
+        {
+            backends.cuda.matmul.allow_tf32 = matmulTf32;
         }
     }
 }

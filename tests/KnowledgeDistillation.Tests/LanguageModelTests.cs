@@ -195,7 +195,51 @@ public class LanguageModelTests
         var expected = kl.mul(alpha * T * T).add(ce.mul(1 - alpha));
         // float32 sums over 20 logits in a different order: 1e-5 relative.
         Assert.True(actual.allclose(expected, rtol: 1e-5, atol: 1e-6), $"{actual.item<float>()} vs {expected.item<float>()}");
-        Assert.Throws<ArgumentException>(() => loss.Compute(student, teacher, targets, zeros(3, 6)));
+        // A mask that weighs nothing gives 0/0, unchecked so that no step waits for the device; the trainer's NaN guard stops the run.
+        Assert.True(double.IsNaN(loss.Compute(student, teacher, targets, zeros(3, 6)).item<float>()));
+    }
+
+    public static TheoryData<string> TokenLosses() => ["token-kd", "token-kd-with-ce", "reverse-kl", "jsd"];
+
+    /// <summary>
+    /// The mask weighs the positions, and means the same to every token loss: <c>Σ_i w_i ℓ_i / Σ_i w_i</c>, with ℓ_i the
+    /// loss of position i alone. A weight of 2 counts a position twice, 0.5 half, 0 not at all (TokenKDLoss used to keep
+    /// every non-zero position at weight 1, while ReverseKLLoss and GeneralizedJSDLoss weighed them).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TokenLosses))]
+    public void Every_token_loss_weighs_the_positions_by_the_mask(string name)
+    {
+        using var scope = NewDisposeScope();
+        var student = randn(2, 3, V.Size, dtype: ScalarType.Float64, generator: new Generator(7));
+        var teacher = randn(2, 3, V.Size, dtype: ScalarType.Float64, generator: new Generator(8)).mul(2);
+        var targets = randint(V.Size, [2, 3], generator: new Generator(9)).to_type(ScalarType.Int64);
+        double[] weights = [0, 0.5, 1, 2, 0.25, 0];
+        var mask = tensor(weights, [2, 3], dtype: ScalarType.Float64);
+        using var tokenKd = new TokenKDLoss(2.0);
+        using var tokenKdWithCe = new TokenKDLoss(2.0, alpha: 0.6);
+        using var reverseKl = new ReverseKLLoss(2.0);
+        using var jsd = new GeneralizedJSDLoss(0.3, T: 2.0);
+        Func<Tensor, Tensor, Tensor, Tensor?, Tensor> loss = name switch
+        {
+            "token-kd" => (s, t, _, m) => tokenKd.Compute(s, t, null, m),
+            "token-kd-with-ce" => tokenKdWithCe.Compute,
+            "reverse-kl" => (s, t, _, m) => reverseKl.Compute(s, t, m),
+            _ => (s, t, _, m) => jsd.Compute(s, t, m),
+        };
+
+        double sum = 0;
+        for (int i = 0; i < weights.Length; i++)
+        {
+            int b = i / 3, p = i % 3;
+            var alone = loss(student[b, p].reshape(1, 1, -1), teacher[b, p].reshape(1, 1, -1), targets[b, p].reshape(1, 1), null);
+            sum += weights[i] * alone.item<double>();
+        }
+        double expected = sum / weights.Sum();
+        // float64 throughout; the sums run in another order than the loop above.
+        Assert.Equal(expected, loss(student, teacher, targets, mask).item<double>(), 1e-12);
+        // Scaling every weight changes nothing.
+        Assert.Equal(expected, loss(student, teacher, targets, mask.mul(3)).item<double>(), 1e-12);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using KnowledgeDistillation.Experiments;
 using KnowledgeDistillation.Language;
+using KnowledgeDistillation.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,36 +11,52 @@ public class LanguageTrainingTests
 {
     static readonly CharVocabulary V = CharVocabulary.Default;
     static readonly AdditionSplits Splits = AdditionTask.CreateSplits(new AdditionSplitOptions(Train: 256, Validation: 32, Test: 32));
-    static readonly LmTrainingOptions Short = new(Steps: 30, BatchSize: 32, LearningRate: 1e-2, WarmupSteps: 5, ProgressEverySteps: 10);
+    internal static readonly TrainingOptions Short = LmTrainer.DefaultOptions with
+    {
+        Steps = 30, BatchSize = 32, LearningRate = 1e-2, WarmupSteps = 5, ProgressEveryBatches = 10, Device = "cpu",
+    };
 
     [Fact]
     public void A_short_run_lowers_the_loss_and_is_deterministic()
     {
         var examples = AdditionTask.Examples(Splits.Train, ReasoningFormat.ChainOfThought);
-        var reports = new List<LmProgress>();
+        var reports = new List<TrainingProgress>();
         using var a = LanguageModelTests.Tiny(seed: 3);
         double before = LmEvaluator.TokenLoss(a, examples);
-        var first = LmTrainer.Train(a, V, examples, Short, reports.Add);
+        var first = LmTrainer.Train(a, V, examples, Short, new TrainingCallbacks { Progress = reports.Add });
         double after = LmEvaluator.TokenLoss(a, examples);
         Assert.True(after < before - 0.5, $"token loss {before:F3} -> {after:F3}");
         Assert.Equal(30, first.History.Count);
-        Assert.Equal([10, 20, 30], reports.Select(r => r.Step));
+        Assert.Equal(Enumerable.Range(1, 30), first.History.Select(h => h.Step));
         Assert.Equal(4, first.Epochs.Count); // 256 / 32 = 8 steps an epoch: 8, 8, 8, 6
         Assert.Equal(6, first.Epochs[^1].Steps);
+        // Progress every 10 steps of the run, and at the end of each epoch (with its record); the last epoch is partial.
+        Assert.Equal([8, 10, 16, 20, 24, 30], reports.Select(r => r.Step));
+        Assert.Equal([8, 16, 24, 30], reports.Where(r => r.Completed is not null).Select(r => r.Step));
+        Assert.All(reports, r => Assert.Equal(30, r.Steps));
+        Assert.Equal(6, reports[^1].Batches);
+        Assert.Equal(1.0, reports[^1].Fraction);
+        // An epoch's mean step loss and its record's loss per sequence agree where its batches are all full.
+        Assert.Equal(first.Epochs[0].MeanLoss, reports[0].Completed!.TrainLoss, 1e-12);
 
         using var b = LanguageModelTests.Tiny(seed: 3);
         var second = LmTrainer.Train(b, V, examples, Short);
+        Assert.Equal(first.History.Select(h => h.LearningRate), second.History.Select(h => h.LearningRate));
         Assert.Equal(first.History.Select(h => h.Loss), second.History.Select(h => h.Loss));
     }
 
     [Fact]
     public void The_learning_rate_warms_up_then_decays_by_cosine()
     {
-        var o = new LmTrainingOptions(Steps: 110, LearningRate: 1.0, WarmupSteps: 10, FinalLearningRateFraction: 0.1);
-        Assert.Equal(0.1, o.LearningRateAt(1), 12);
-        Assert.Equal(1.0, o.LearningRateAt(10), 12);
-        Assert.Equal(0.55, o.LearningRateAt(60), 12);
-        Assert.Equal(0.1, o.LearningRateAt(110), 12);
+        var o = new TrainingOptions { Steps = 110, LearningRate = 1.0, Schedule = ScheduleKind.WarmupCosine, WarmupSteps = 10, FinalLearningRateFraction = 0.1 };
+        Assert.Equal(0.1, o.LearningRateAtStep(1, 110), 12);
+        Assert.Equal(1.0, o.LearningRateAtStep(10, 110), 12);
+        Assert.Equal(0.55, o.LearningRateAtStep(60, 110), 12);
+        Assert.Equal(0.1, o.LearningRateAtStep(110, 110), 12);
+        // The rate changes every step, so there is no rate of an epoch to ask for.
+        Assert.Throws<InvalidOperationException>(() => o.LearningRateAt(1));
+        // The language model's defaults use this schedule.
+        Assert.Equal((ScheduleKind.WarmupCosine, OptimizerKind.AdamW, 1.0), (LmTrainer.DefaultOptions.Schedule, LmTrainer.DefaultOptions.Optimizer, LmTrainer.DefaultOptions.ClipGradNorm));
     }
 
     [Fact]
@@ -121,7 +138,7 @@ public class LanguageTrainingTests
     [Fact]
     public void A_learning_curve_is_measured_without_changing_the_training()
     {
-        var settings = LmExperimentSettings.Quick with { Student = Short with { Steps = 6, ProgressEverySteps = 2 }, EvaluationProblems = 4 };
+        var settings = LmExperimentSettings.Quick with { Student = Short with { Steps = 6, ProgressEveryBatches = 2 }, EvaluationProblems = 4 };
         var curveProblems = Splits.Validation.Take(8).ToList();
         var (plain, plainReport) = LmExperiment.RunStudent(LmDistillationMode.GroundTruthChains, null, Splits, settings, seed: 2);
         var (curved, curvedReport) = LmExperiment.RunStudent(LmDistillationMode.GroundTruthChains, null, Splits, settings, seed: 2,

@@ -78,6 +78,41 @@ public class TrainerTests
     }
 
     [Fact]
+    public void A_run_that_evaluates_only_at_the_end_checkpoints_its_NaN_test_metrics_and_resumes()
+    {
+        // The epochs that are not evaluated have NaN test metrics, which JSON has no number for: the checkpoint used to
+        // throw at the end of the first epoch.
+        using var dir = new TempDirectory();
+        var options = Quick(2) with { EvaluateEveryEpoch = false, CheckpointPath = dir.File("run.ckpt"), Resume = true };
+        var whole = Trainer.Train(TinyMlp(), TrainSlice.Value, TestSlice.Value, options with { CheckpointPath = null, Resume = false });
+        using var cancel = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() => Trainer.Train(TinyMlp(), TrainSlice.Value, TestSlice.Value, options,
+            new TrainingCallbacks { Cancellation = cancel.Token, Progress = p => { if (p.Completed?.Epoch == 1) cancel.Cancel(); } }));
+        var resumed = Trainer.Train(TinyMlp(seed: 99), TrainSlice.Value, TestSlice.Value, options);
+        Assert.True(double.IsNaN(resumed.History[0].TestAccuracy));
+        Assert.Equal(whole.History.Select(Metrics), resumed.History.Select(Metrics));
+        Assert.Equal(whole.Final.Accuracy, resumed.Final.Accuracy);
+    }
+
+    [Fact]
+    public void A_run_limited_by_steps_stops_part_way_through_an_epoch_and_matches_an_epoch_run_where_they_overlap()
+    {
+        // 1,024 images in batches of 64: 16 steps an epoch. 20 steps are one epoch and a quarter of the next.
+        var byEpochs = Trainer.Train(TinyMlp(), TrainSlice.Value, TestSlice.Value, Quick(2));
+        var bySteps = Trainer.Train(TinyMlp(), TrainSlice.Value, TestSlice.Value, Quick(2) with { Steps = 32 });
+        Assert.Equal(byEpochs.History.Select(Metrics), bySteps.History.Select(Metrics));
+        Assert.Equal(byEpochs.Steps.Select(s => s.Loss), bySteps.Steps.Select(s => s.Loss));
+
+        var partial = Trainer.Train(TinyMlp(), TrainSlice.Value, TestSlice.Value, Quick() with { Steps = 20 });
+        Assert.Equal([1, 2], partial.History.Select(h => h.Epoch));
+        Assert.Equal(Enumerable.Range(1, 20), partial.Steps.Select(s => s.Step));
+        Assert.Equal(byEpochs.Steps.Take(20).Select(s => s.Loss), partial.Steps.Select(s => s.Loss));
+        // The second epoch's loss is over the 4 × 64 images it saw.
+        Assert.Equal(partial.Steps.Skip(16).Average(s => s.Loss), partial.History[1].TrainLoss, 1e-12);
+        Assert.Equal(byEpochs.History[0].TrainLoss, partial.Steps.Take(16).Average(s => s.Loss), 1e-12);
+    }
+
+    [Fact]
     public void Resume_refuses_a_checkpoint_from_other_settings()
     {
         using var dir = new TempDirectory();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using KnowledgeDistillation.Language;
+using KnowledgeDistillation.Training;
 using Microsoft.Data.Analysis;
 using static TorchSharp.torch;
 
@@ -19,7 +20,7 @@ namespace KnowledgeDistillation.Experiments;
 /// <param name="EvaluationProblems">Problems of each test split used for exact match (the first ones).</param>
 /// <param name="Seeds">Students per regime, with seeds 0, 1, …, Seeds − 1 (the seed sets the initial weights and the batch order).</param>
 public sealed record LmExperimentSettings(
-    AdditionSplitOptions Splits, LmTrainingOptions Teacher, LmTrainingOptions Student, LmDistillationOptions Distillation, int EvaluationProblems,
+    AdditionSplitOptions Splits, TrainingOptions Teacher, TrainingOptions Student, LmDistillationOptions Distillation, int EvaluationProblems,
     int Seeds = 1)
 {
     /// <summary>
@@ -34,8 +35,8 @@ public sealed record LmExperimentSettings(
     /// </remarks>
     public static LmExperimentSettings Quick { get; } = new(
         new AdditionSplitOptions(Seed: 0, Train: 8000, Validation: 500, Test: 500),
-        new LmTrainingOptions(Steps: 1500, LearningRate: 2e-3),
-        new LmTrainingOptions(Steps: 300, LearningRate: 3e-3),
+        LmTrainer.DefaultOptions with { Steps = 1500, LearningRate = 2e-3 },
+        LmTrainer.DefaultOptions with { Steps = 300, LearningRate = 3e-3 },
         new LmDistillationOptions(),
         EvaluationProblems: 300);
 
@@ -53,8 +54,8 @@ public sealed record LmExperimentSettings(
     /// </remarks>
     public static LmExperimentSettings Full { get; } = new(
         new AdditionSplitOptions(Seed: 0, Train: 8000, Validation: 500, Test: 500),
-        new LmTrainingOptions(Steps: 1500, LearningRate: 2e-3),
-        new LmTrainingOptions(Steps: 1000, LearningRate: 3e-3),
+        LmTrainer.DefaultOptions with { Steps = 1500, LearningRate = 2e-3 },
+        LmTrainer.DefaultOptions with { Steps = 1000, LearningRate = 3e-3 },
         new LmDistillationOptions(),
         EvaluationProblems: 500,
         Seeds: 3);
@@ -110,14 +111,14 @@ public static class LmExperiment
 
     /// <summary>A teacher (<see cref="TinyGptConfig.Teacher"/>, seeded with <paramref name="seed"/>) trained on the training
     /// split's chains of thought.</summary>
-    public static (TinyGpt Teacher, LmTrainingResult Training) TrainTeacher(AdditionSplits splits, LmTrainingOptions options, long seed = 0,
-        Action<LmProgress>? progress = null, CancellationToken cancellation = default)
+    public static (TinyGpt Teacher, LmTrainingResult Training) TrainTeacher(AdditionSplits splits, TrainingOptions options, long seed = 0,
+        Action<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(splits);
         manual_seed(seed);
         var teacher = TinyGpt.Teacher();
         var training = LmTrainer.Train(teacher, CharVocabulary.Default, AdditionTask.Examples(splits.Train, ReasoningFormat.ChainOfThought),
-            options with { Seed = seed }, progress, cancellation);
+            options with { Seed = seed }, new TrainingCallbacks { Progress = progress, Cancellation = cancellation });
         teacher.eval();
         return (teacher, training);
     }
@@ -138,21 +139,21 @@ public static class LmExperiment
     /// generation uses no random numbers, so the curve does not change the training; its time is excluded from the
     /// report's seconds.</param>
     /// <param name="curveEverySteps">Steps between two points of the curve; a multiple of the training options'
-    /// <see cref="LmTrainingOptions.ProgressEverySteps"/>.</param>
+    /// <see cref="TrainingOptions.ProgressEveryBatches"/>.</param>
     public static (TinyGpt Student, LmStudentReport Report) RunStudent(LmDistillationMode mode, TinyGpt? teacher, AdditionSplits splits,
-        LmExperimentSettings settings, long seed = 0, Action<LmProgress>? progress = null, CancellationToken cancellation = default,
+        LmExperimentSettings settings, long seed = 0, Action<TrainingProgress>? progress = null, CancellationToken cancellation = default,
         IReadOnlyList<AdditionProblem>? curveProblems = null, int curveEverySteps = 50)
     {
         ArgumentNullException.ThrowIfNull(splits);
         ArgumentNullException.ThrowIfNull(settings);
-        int every = settings.Student.ProgressEverySteps;
+        int every = settings.Student.ProgressEveryBatches;
         if (curveProblems is not null && (curveEverySteps < every || curveEverySteps % every != 0))
             throw new ArgumentOutOfRangeException(nameof(curveEverySteps), curveEverySteps, $"curveEverySteps must be a positive multiple of the progress interval, {every} steps.");
         manual_seed(seed);
         var student = TinyGpt.Student();
         var curve = new List<LmCurvePoint>();
         var curveClock = new Stopwatch();
-        void Report(LmProgress p)
+        void Report(TrainingProgress p)
         {
             if (curveProblems is not null && (p.Step % curveEverySteps == 0 || p.Step == p.Steps) && (curve.Count == 0 || curve[^1].Step != p.Step))
             {
@@ -164,7 +165,7 @@ public static class LmExperiment
         }
         var clock = Stopwatch.StartNew();
         var result = LmTrainer.Distill(mode, student, teacher, splits.Train, settings.Student with { Seed = seed }, settings.Distillation,
-            progress: Report, cancellation: cancellation);
+            callbacks: new TrainingCallbacks { Progress = Report, Cancellation = cancellation });
         double seconds = clock.Elapsed.TotalSeconds - curveClock.Elapsed.TotalSeconds;
         var format = mode == LmDistillationMode.AnswersOnly ? ReasoningFormat.AnswerOnly : ReasoningFormat.ChainOfThought;
         var report = new LmStudentReport(mode,

@@ -29,12 +29,12 @@ public static class LmEvaluator
     }
 
     /// <summary>The mean next-token cross entropy (nats per token) over the completion tokens of <paramref name="examples"/>,
-    /// in evaluation mode under <c>no_grad</c>.</summary>
+    /// in evaluation mode under <c>no_grad</c>, on the model's device.</summary>
     public static double TokenLoss(TinyGpt model, IReadOnlyList<LmExample> examples, CharVocabulary? vocabulary = null, int batchSize = 256)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1.");
-        using var data = LmSequences.Create(vocabulary ?? CharVocabulary.Default, examples, model.Config.ContextLength);
+        using var data = LmSequences.Create(vocabulary ?? CharVocabulary.Default, examples, model.Config.ContextLength, model.parameters().First().device);
         bool wasTraining = model.training;
         model.eval();
         double sum = 0, tokens = 0;
@@ -44,7 +44,8 @@ public static class LmEvaluator
             for (int from = 0; from < data.Count; from += batchSize)
             {
                 using var scope = NewDisposeScope();
-                var (x, y, m) = data.Batch(arange(from, Math.Min(from + batchSize, data.Count), dtype: ScalarType.Int64));
+                int to = Math.Min(from + batchSize, data.Count);
+                var (x, y, m) = data.Batch(arange(from, to, dtype: ScalarType.Int64, device: data.Device), [.. Enumerable.Range(from, to - from).Select(i => (long)i)]);
                 double count = m.sum().item<float>();
                 sum += LmTrainer.MaskedCrossEntropy(model.call(x), y, m).item<float>() * count;
                 tokens += count;

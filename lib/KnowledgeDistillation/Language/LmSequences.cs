@@ -33,10 +33,10 @@ public sealed class LmSequences : IDisposable
     /// <summary>The number of sequences.</summary>
     public int Count => Lengths.Count;
 
-    /// <summary>Encodes <paramref name="examples"/>.</summary>
+    /// <summary>Encodes <paramref name="examples"/>, as tensors on <paramref name="device"/> (the CPU when null).</summary>
     /// <exception cref="ArgumentException">There are none, a completion is empty, a character is unknown, or a sequence is longer than
     /// <paramref name="contextLength"/> + 1.</exception>
-    public static LmSequences Create(CharVocabulary vocabulary, IReadOnlyList<LmExample> examples, int contextLength)
+    public static LmSequences Create(CharVocabulary vocabulary, IReadOnlyList<LmExample> examples, int contextLength, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(vocabulary);
         ArgumentNullException.ThrowIfNull(examples);
@@ -70,15 +70,39 @@ public sealed class LmSequences : IDisposable
                 mask[i * width + t] = t + 1 >= prompts[i].Length ? 1f : 0f;
             }
         }
-        return new LmSequences(tensor(inputs, [n, width]), tensor(targets, [n, width]), tensor(mask, [n, width]), lengths);
+        return new LmSequences(tensor(inputs, [n, width], device: device), tensor(targets, [n, width], device: device),
+            tensor(mask, [n, width], device: device), lengths);
     }
 
-    /// <summary>The rows <paramref name="index"/> (int64 [b]), cut to the longest of them: inputs, targets, mask.</summary>
+    /// <summary>The device the tensors are on.</summary>
+    public Device Device => Inputs.device;
+
+    /// <summary>The same sequences on <paramref name="device"/>: new tensors, or aliases where they are there already.</summary>
+    public LmSequences To(Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        static Tensor On(Tensor t, Device device) => t.device_type == device.type && t.device_index == device.index ? t.alias() : t.to(device);
+        return new LmSequences(On(Inputs, device), On(Targets, device), On(LossMask, device), [.. Lengths]);
+    }
+
+    /// <summary>The rows <paramref name="index"/> (int64 [b], on the sequences' device), cut to the longest of them:
+    /// inputs, targets, mask. The index is read on the host to find the width; where it lives on a GPU, that read waits for
+    /// the device, which the overload with the rows on the host avoids.</summary>
     public (Tensor Inputs, Tensor Targets, Tensor Mask) Batch(Tensor index)
     {
         ArgumentNullException.ThrowIfNull(index);
+        if (index.device_type == TorchSharp.DeviceType.CPU) return Batch(index, index.data<long>().ToArray());
+        using var onHost = index.cpu();
+        return Batch(index, onHost.data<long>().ToArray());
+    }
+
+    /// <summary>The rows <paramref name="index"/> (int64 [b], on the sequences' device), whose values the host already has
+    /// as <paramref name="rows"/>, cut to the longest of them: inputs, targets, mask. Nothing waits for the device.</summary>
+    public (Tensor Inputs, Tensor Targets, Tensor Mask) Batch(Tensor index, IReadOnlyList<long> rows)
+    {
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(rows);
         using var scope = NewDisposeScope();
-        var rows = index.data<long>().ToArray();
         long width = rows.Max(r => Lengths[(int)r]);
         var x = Inputs.index_select(0, index).narrow(1, 0, width);
         var y = Targets.index_select(0, index).narrow(1, 0, width);

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using KnowledgeDistillation.Losses;
+using KnowledgeDistillation.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -7,34 +7,62 @@ using F = TorchSharp.torch.nn.functional;
 namespace KnowledgeDistillation.Language;
 
 /// <summary>
-/// Trains <see cref="TinyGpt"/> models: supervised fine-tuning (next-token cross entropy on the completion tokens) and
-/// the student regimes of <see cref="LmDistillationMode"/> (the four of the lab, and on-policy KD).
+/// Trains <see cref="TinyGpt"/> models through the library's one training engine (<see cref="Trainer"/>, with a step kind
+/// per regime): supervised fine-tuning (next-token cross entropy on the completion tokens), token-level KD, on-policy
+/// KD, and the student regimes of <see cref="LmDistillationMode"/>.
 /// </summary>
 /// <remarks>
-/// AdamW with linear warm-up and cosine decay, gradient clipping, batches drawn from a seeded permutation of the
-/// training sequences (a new one each epoch), a dispose scope per step, and a progress callback. On the CPU the same
-/// seed and the same initial weights give the same run. Teachers run in evaluation mode under <c>no_grad</c>.
+/// <para>The options are the engine's <see cref="TrainingOptions"/>; <see cref="DefaultOptions"/> holds the language
+/// model's settings (AdamW, warm-up then cosine per step, gradient clipping, a step count instead of epochs). The run
+/// gets what every run of the engine gets: the device of <see cref="TrainingOptions.Device"/> (the model, the teacher and
+/// the token sequences go there), metrics kept on the device and read once per epoch and at the progress points, the
+/// stop on a non-finite loss (<see cref="TrainingDivergedException"/>), and checkpoints with resume at the end of each
+/// pass over the sequences.</para>
+/// <para>On the CPU the same seed and the same initial weights give the same run. Teachers run in evaluation mode under
+/// <c>no_grad</c>, and get their mode back; so does the model that learns.</para>
 /// </remarks>
 public static class LmTrainer
 {
+    /// <summary>
+    /// The language model's training settings: 1,000 steps of 64 sequences, AdamW at 3e-3 with weight decay 0.01, 50
+    /// warm-up steps then a cosine decay to a tenth of the rate (<see cref="ScheduleKind.WarmupCosine"/>), gradients
+    /// clipped to norm 1, progress every 25 steps, on <c>auto</c> (CUDA where torch sees it). Change what you need
+    /// with <c>with</c>: <c>LmTrainer.DefaultOptions with { Steps = 300 }</c>.
+    /// </summary>
+    public static TrainingOptions DefaultOptions { get; } = new()
+    {
+        Steps = 1000,
+        BatchSize = 64,
+        Optimizer = OptimizerKind.AdamW,
+        LearningRate = 3e-3,
+        WeightDecay = 0.01,
+        Schedule = ScheduleKind.WarmupCosine,
+        WarmupSteps = 50,
+        FinalLearningRateFraction = 0.1,
+        ClipGradNorm = 1.0,
+        ProgressEveryBatches = 25,
+    };
+
     /// <summary>Supervised fine-tuning: mean cross entropy over the completion tokens (<see cref="LmSequences.LossMask"/>).</summary>
-    public static LmTrainingResult Train(TinyGpt model, CharVocabulary vocabulary, IReadOnlyList<LmExample> examples, LmTrainingOptions options,
-        Action<LmProgress>? progress = null, CancellationToken cancellation = default)
+    public static LmTrainingResult Train(TinyGpt model, CharVocabulary vocabulary, IReadOnlyList<LmExample> examples, TrainingOptions options,
+        TrainingCallbacks? callbacks = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(vocabulary);
         CheckVocabulary(model, vocabulary);
         using var sequences = LmSequences.Create(vocabulary, examples, model.Config.ContextLength);
-        return Run(model, sequences, options, (x, y, m, _) => MaskedCrossEntropy(model.call(x), y, m), progress, cancellation);
+        using var step = new LmSteps.SequenceStep(model, sequences);
+        return Run(model, step, options, callbacks, $"lm-train {model.GetName()}");
     }
 
     /// <summary>
     /// Token-level KD: <see cref="TokenKDLoss"/> between the student's and the frozen teacher's next-token logits on the
     /// completion tokens of <paramref name="examples"/>, <c>α·T²·KL(p_T ‖ q_T) + (1 − α)·CE</c>. The teacher's logits
-    /// are computed once for all sequences before training.
+    /// are computed once for all sequences before training (unless <see cref="TrainingOptions.CacheTeacherOutputs"/> is
+    /// false).
     /// </summary>
     public static LmTrainingResult DistillTokens(TinyGpt student, TinyGpt teacher, CharVocabulary vocabulary, IReadOnlyList<LmExample> examples,
-        LmTrainingOptions options, TokenKDLoss loss, Action<LmProgress>? progress = null, CancellationToken cancellation = default)
+        TrainingOptions options, TokenKDLoss loss, TrainingCallbacks? callbacks = null)
     {
         ArgumentNullException.ThrowIfNull(student);
         ArgumentNullException.ThrowIfNull(teacher);
@@ -43,39 +71,8 @@ public static class LmTrainer
         CheckVocabulary(student, vocabulary);
         CheckVocabulary(teacher, vocabulary);
         using var sequences = LmSequences.Create(vocabulary, examples, Math.Min(student.Config.ContextLength, teacher.Config.ContextLength));
-        using var teacherLogits = TeacherLogits(teacher, sequences);
-        return Run(student, sequences, options, (x, y, m, index) =>
-        {
-            var t = teacherLogits.index_select(0, index).narrow(1, 0, x.shape[1]);
-            return loss.Compute(student.call(x), t, y, m);
-        }, progress, cancellation);
-    }
-
-    /// <summary>
-    /// The teacher's logits [N, L, V] for every training sequence, computed once in evaluation mode under
-    /// <c>no_grad</c>: the sequences never change, so each epoch reuses them instead of running the teacher again
-    /// (exact, since the teacher has no dropout in evaluation mode). 8,000 sequences of 44 tokens take 28 MB.
-    /// </summary>
-    static Tensor TeacherLogits(TinyGpt teacher, LmSequences sequences, int batchSize = 256)
-    {
-        bool wasTraining = teacher.training;
-        teacher.eval();
-        try
-        {
-            using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
-            var parts = new List<Tensor>();
-            for (int from = 0; from < sequences.Count; from += batchSize)
-            {
-                var rows = sequences.Inputs.narrow(0, from, Math.Min(batchSize, sequences.Count - from));
-                parts.Add(teacher.call(rows));
-            }
-            return cat(parts, 0).MoveToOuterDisposeScope();
-        }
-        finally
-        {
-            teacher.train(wasTraining);
-        }
+        using var step = new LmSteps.TokenKDStep(student, teacher, sequences, loss);
+        return Run(student, step, options, callbacks, $"lm-token-kd {teacher.GetName()}->{student.GetName()} T={loss.T} alpha={loss.Alpha}");
     }
 
     /// <summary>
@@ -86,6 +83,8 @@ public static class LmTrainer
     /// et al., "On-Policy Distillation of Language Models: Learning from Self-Generated Mistakes", ICLR 2024; MiniLLM,
     /// Gu et al. 2024, uses the reverse KL on student samples).
     /// </summary>
+    /// <remarks>The sampling reads each new token on the host (to stop at the end token), the one per-step wait for the
+    /// device in any training step; the rest of the step and the loop do not wait.</remarks>
     /// <param name="student">The model that learns and samples.</param>
     /// <param name="teacher">The frozen teacher.</param>
     /// <param name="vocabulary">The vocabulary of both.</param>
@@ -94,11 +93,9 @@ public static class LmTrainer
     /// <param name="sampling">How the student samples (temperature, seed, maximum length).</param>
     /// <param name="divergence">A token-level divergence with a mask, such as <c>new GeneralizedJSDLoss(0.5).Compute</c> or
     /// <c>new ReverseKLLoss().Compute</c>.</param>
-    /// <param name="progress">Progress reports.</param>
-    /// <param name="cancellation">Stops the run.</param>
+    /// <param name="callbacks">Progress and cancellation.</param>
     public static LmTrainingResult DistillOnPolicy(TinyGpt student, TinyGpt teacher, CharVocabulary vocabulary, IReadOnlyList<string> prompts,
-        LmTrainingOptions options, GenerationOptions sampling, Func<Tensor, Tensor, Tensor?, Tensor> divergence,
-        Action<LmProgress>? progress = null, CancellationToken cancellation = default)
+        TrainingOptions options, GenerationOptions sampling, Func<Tensor, Tensor, Tensor?, Tensor> divergence, TrainingCallbacks? callbacks = null)
     {
         ArgumentNullException.ThrowIfNull(student);
         ArgumentNullException.ThrowIfNull(teacher);
@@ -108,28 +105,11 @@ public static class LmTrainer
         if (ReferenceEquals(student, teacher)) throw new ArgumentException("The student and the teacher are the same model.", nameof(teacher));
         CheckVocabulary(student, vocabulary);
         CheckVocabulary(teacher, vocabulary);
-        // The prompts as sequences only to drive the seeded batch order; the training tokens are sampled every step.
-        using var promptRows = LmSequences.Create(vocabulary, [.. prompts.Select(p => new LmExample(p, ""))], student.Config.ContextLength);
-        int context = Math.Min(student.Config.ContextLength, teacher.Config.ContextLength);
-        bool teacherWasTraining = teacher.training;
-        teacher.eval();
-        long step = 0;
-        try
-        {
-            return Run(student, promptRows, options, (_, _, _, index) =>
-            {
-                var batchPrompts = index.data<long>().Select(i => prompts[(int)i]).ToList();
-                var written = TextGenerator.Generate(student, vocabulary, batchPrompts, sampling with { Seed = sampling.Seed + step++ });
-                using var sequences = LmSequences.Create(vocabulary, [.. batchPrompts.Select((p, i) => new LmExample(p, written.Completions[i]))], context);
-                Tensor teacherLogits;
-                using (no_grad()) teacherLogits = teacher.call(sequences.Inputs);
-                return divergence(student.call(sequences.Inputs), teacherLogits, sequences.LossMask);
-            }, progress, cancellation);
-        }
-        finally
-        {
-            teacher.train(teacherWasTraining);
-        }
+        // Checks the prompts (known characters, room in the context) before training.
+        using (LmSequences.Create(vocabulary, [.. prompts.Select(p => new LmExample(p, ""))], student.Config.ContextLength)) { }
+        using var step = new LmSteps.OnPolicyStep(student, teacher, vocabulary, prompts, sampling, divergence);
+        return Run(student, step, options, callbacks,
+            $"lm-on-policy {teacher.GetName()}->{student.GetName()} T={sampling.Temperature} seed={sampling.Seed} max={sampling.MaxNewTokens}");
     }
 
     /// <summary>
@@ -157,8 +137,7 @@ public static class LmTrainer
     /// </summary>
     /// <exception cref="ArgumentException">A teacher is needed but missing, or rejection sampling kept no chain.</exception>
     public static LmDistillationResult Distill(LmDistillationMode mode, TinyGpt student, TinyGpt? teacher, IReadOnlyList<AdditionProblem> problems,
-        LmTrainingOptions options, LmDistillationOptions? distillation = null, CharVocabulary? vocabulary = null,
-        Action<LmProgress>? progress = null, CancellationToken cancellation = default)
+        TrainingOptions options, LmDistillationOptions? distillation = null, CharVocabulary? vocabulary = null, TrainingCallbacks? callbacks = null)
     {
         ArgumentNullException.ThrowIfNull(student);
         ArgumentNullException.ThrowIfNull(problems);
@@ -170,29 +149,29 @@ public static class LmTrainer
         switch (mode)
         {
             case LmDistillationMode.AnswersOnly:
-                return new(mode, Train(student, vocabulary, AdditionTask.Examples(problems, ReasoningFormat.AnswerOnly), options, progress, cancellation), null);
+                return new(mode, Train(student, vocabulary, AdditionTask.Examples(problems, ReasoningFormat.AnswerOnly), options, callbacks), null);
             case LmDistillationMode.GroundTruthChains:
-                return new(mode, Train(student, vocabulary, AdditionTask.Examples(problems, ReasoningFormat.ChainOfThought), options, progress, cancellation), null);
+                return new(mode, Train(student, vocabulary, AdditionTask.Examples(problems, ReasoningFormat.ChainOfThought), options, callbacks), null);
             case LmDistillationMode.SequenceKD:
             {
                 var samples = SampleCorrectChains(teacher!, vocabulary, problems,
                     new GenerationOptions(Temperature: distillation.SampleTemperature, Seed: distillation.SampleSeed), distillation.SamplesPerPrompt);
                 if (samples.Accepted.Count == 0)
                     throw new ArgumentException($"The teacher answered none of the {samples.Sampled} sampled chains correctly; train the teacher first.", nameof(teacher));
-                return new(mode, Train(student, vocabulary, samples.Accepted, options, progress, cancellation), samples);
+                return new(mode, Train(student, vocabulary, samples.Accepted, options, callbacks), samples);
             }
             case LmDistillationMode.TokenKD:
             {
                 using var loss = new TokenKDLoss(distillation.T, distillation.Alpha);
                 return new(mode, DistillTokens(student, teacher!, vocabulary, AdditionTask.Examples(problems, ReasoningFormat.ChainOfThought),
-                    options, loss, progress, cancellation), null);
+                    options, loss, callbacks), null);
             }
             case LmDistillationMode.OnPolicyKD:
             {
                 using var loss = new GeneralizedJSDLoss(distillation.Beta);
                 var sampling = new GenerationOptions(Temperature: distillation.SampleTemperature, Seed: distillation.SampleSeed);
                 return new(mode, DistillOnPolicy(student, teacher!, vocabulary, [.. problems.Select(p => p.Prompt)], options, sampling, loss.Compute,
-                    progress, cancellation), null);
+                    callbacks), null);
             }
             default:
                 throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown mode.");
@@ -213,73 +192,26 @@ public static class LmTrainer
         return TokenDistributions.MaskedMean(perToken, m).MoveToOuterDisposeScope();
     }
 
-    static LmTrainingResult Run(TinyGpt model, LmSequences data, LmTrainingOptions options, Func<Tensor, Tensor, Tensor, Tensor, Tensor> lossOf,
-        Action<LmProgress>? progress, CancellationToken cancellation)
+    /// <summary>The engine's run of <paramref name="step"/>, as the language model's result; the model gets its mode back.</summary>
+    static LmTrainingResult Run(TinyGpt model, Trainer.IStep step, TrainingOptions options, TrainingCallbacks? callbacks, string description)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        var clock = Stopwatch.StartNew();
-        manual_seed(options.Seed);
-        using var shuffle = new Generator((ulong)options.Seed);
-        var parameters = model.parameters().ToList();
-        using var optimizer = optim.AdamW(parameters, options.LearningRate, weight_decay: options.WeightDecay);
-        var history = new List<LmStepRecord>();
-        var epochs = new List<LmEpochRecord>();
-        int n = data.Count, batchesPerEpoch = (n + options.BatchSize - 1) / options.BatchSize;
-        Tensor? permutation = null;
-        double sinceReport = 0;
-        int reported = 0;
         bool wasTraining = model.training;
-        model.train();
         try
         {
-            for (int step = 1; step <= options.Steps; step++)
+            var run = Trainer.Run(model, step, [], options, callbacks ?? new(), description, evaluate: null);
+            var history = run.Steps;
+            var epochs = history.Select(h => h.Epoch).Distinct().Select(epoch =>
             {
-                cancellation.ThrowIfCancellationRequested();
-                int epoch = (step - 1) / batchesPerEpoch + 1, batch = (step - 1) % batchesPerEpoch;
-                if (batch == 0)
-                {
-                    permutation?.Dispose();
-                    permutation = randperm(n, generator: shuffle);
-                }
-                double lr = options.LearningRateAt(step);
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-                double value;
-                using (var scope = NewDisposeScope())
-                {
-                    int from = batch * options.BatchSize, count = Math.Min(options.BatchSize, n - from);
-                    var index = permutation!.narrow(0, from, count);
-                    var (x, y, m) = data.Batch(index);
-                    optimizer.zero_grad();
-                    var loss = lossOf(x, y, m, index);
-                    value = loss.item<float>();
-                    if (!double.IsFinite(value))
-                        throw new InvalidOperationException($"The loss became {value} at step {step}; lower the learning rate.");
-                    loss.backward();
-                    if (options.ClipGradNorm > 0) nn.utils.clip_grad_norm_(parameters, options.ClipGradNorm);
-                    optimizer.step();
-                }
-                history.Add(new LmStepRecord(step, epoch, lr, value, clock.Elapsed.TotalSeconds));
-                sinceReport += value;
-                if (batch == batchesPerEpoch - 1 || step == options.Steps)
-                {
-                    var inEpoch = history.Where(h => h.Epoch == epoch).ToList();
-                    epochs.Add(new LmEpochRecord(epoch, inEpoch.Count, inEpoch.Average(h => h.Loss)));
-                }
-                if (progress is not null && (step % options.ProgressEverySteps == 0 || step == options.Steps))
-                {
-                    progress(new LmProgress(step, options.Steps, epoch, sinceReport / (step - reported), clock.Elapsed));
-                    sinceReport = 0;
-                    reported = step;
-                }
-            }
+                var inEpoch = history.Where(h => h.Epoch == epoch).ToList();
+                return new LmEpochRecord(epoch, inEpoch.Count, inEpoch.Average(h => h.Loss));
+            }).ToList();
+            return new LmTrainingResult(history, epochs, run.Elapsed);
         }
         finally
         {
-            permutation?.Dispose();
             model.train(wasTraining);
         }
-        return new LmTrainingResult(history, epochs, clock.Elapsed);
     }
 
     static void CheckVocabulary(TinyGpt model, CharVocabulary vocabulary)

@@ -1,3 +1,5 @@
+using KnowledgeDistillation.Training;
+
 namespace KnowledgeDistillation.Language;
 
 /// <summary>How a student of the addition task learns (the regimes of <see cref="LmTrainer.Distill"/>).</summary>
@@ -35,45 +37,6 @@ public enum LmDistillationMode
     OnPolicyKD,
 }
 
-/// <summary>The settings of a language-model training run.</summary>
-/// <param name="Steps">Optimiser steps. The default, 1,000 steps of 64 at lr 3e-3, is the full setting for the student
-/// (the full setting of the tutorial's <c>LmExperimentSettings.Full</c>), which then solves 99.2–99.8 % of in-distribution problems from ground-truth chains.</param>
-/// <param name="BatchSize">Sequences per step.</param>
-/// <param name="LearningRate">The peak learning rate of AdamW.</param>
-/// <param name="WeightDecay">AdamW's decoupled weight decay.</param>
-/// <param name="WarmupSteps">Steps of linear warm-up from 0 to the peak rate; then a cosine decay to
-/// <paramref name="FinalLearningRateFraction"/> of it at the last step.</param>
-/// <param name="FinalLearningRateFraction">The last step's rate as a fraction of the peak, in [0, 1].</param>
-/// <param name="ClipGradNorm">The gradient norm is clipped to this (0 or less: no clipping).</param>
-/// <param name="Seed">Seeds torch (initialisation done by the caller, dropout) and the batch order.</param>
-/// <param name="ProgressEverySteps">The progress callback runs every this many steps, and after the last.</param>
-public sealed record LmTrainingOptions(
-    int Steps = 1000, int BatchSize = 64, double LearningRate = 3e-3, double WeightDecay = 0.01, int WarmupSteps = 50,
-    double FinalLearningRateFraction = 0.1, double ClipGradNorm = 1.0, long Seed = 0, int ProgressEverySteps = 25)
-{
-    /// <summary>Throws on a bad value.</summary>
-    public void Validate()
-    {
-        if (Steps < 1) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "Steps must be at least 1.");
-        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be at least 1.");
-        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be positive and finite.");
-        if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be non-negative.");
-        if (WarmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(WarmupSteps), WarmupSteps, "WarmupSteps must be non-negative.");
-        if (!(FinalLearningRateFraction >= 0 && FinalLearningRateFraction <= 1))
-            throw new ArgumentOutOfRangeException(nameof(FinalLearningRateFraction), FinalLearningRateFraction, "FinalLearningRateFraction must be in [0, 1].");
-        if (ProgressEverySteps < 1) throw new ArgumentOutOfRangeException(nameof(ProgressEverySteps), ProgressEverySteps, "ProgressEverySteps must be at least 1.");
-    }
-
-    /// <summary>The learning rate at 1-based <paramref name="step"/>: linear warm-up, then cosine decay.</summary>
-    public double LearningRateAt(int step)
-    {
-        if (step <= WarmupSteps) return LearningRate * step / WarmupSteps;
-        double progress = Steps == WarmupSteps ? 1 : (double)(step - WarmupSteps) / (Steps - WarmupSteps);
-        double cosine = 0.5 * (1 + Math.Cos(Math.PI * Math.Clamp(progress, 0, 1)));
-        return LearningRate * (FinalLearningRateFraction + (1 - FinalLearningRateFraction) * cosine);
-    }
-}
-
 /// <summary>The settings that only distillation uses.</summary>
 /// <param name="T">Token KD: the temperature of both distributions.</param>
 /// <param name="Alpha">Token KD: the weight of <c>T²·KL</c>; <c>1 − Alpha</c> weighs the cross entropy with the chains.</param>
@@ -97,33 +60,17 @@ public sealed record LmDistillationOptions(double T = 2.0, double Alpha = 1.0, d
     }
 }
 
-/// <summary>One optimiser step.</summary>
-/// <param name="Step">1-based.</param>
-/// <param name="Epoch">1-based pass over the training sequences this step belongs to.</param>
-/// <param name="LearningRate">The rate used.</param>
-/// <param name="Loss">The batch's objective.</param>
-/// <param name="Seconds">Time since the run started.</param>
-public sealed record LmStepRecord(int Step, int Epoch, double LearningRate, double Loss, double Seconds);
-
 /// <summary>One pass over the training sequences.</summary>
 /// <param name="Epoch">1-based.</param>
 /// <param name="Steps">Steps in it (the last epoch may be partial).</param>
 /// <param name="MeanLoss">The mean of its steps' objectives.</param>
 public sealed record LmEpochRecord(int Epoch, int Steps, double MeanLoss);
 
-/// <summary>Progress within a run, for a live display.</summary>
-/// <param name="Step">Steps done.</param>
-/// <param name="Steps">Steps in all.</param>
-/// <param name="Epoch">The current epoch.</param>
-/// <param name="Loss">The mean objective of the steps since the previous report.</param>
-/// <param name="Elapsed">Time since the run started.</param>
-public sealed record LmProgress(int Step, int Steps, int Epoch, double Loss, TimeSpan Elapsed);
-
 /// <summary>A finished run.</summary>
 /// <param name="History">One record per step.</param>
 /// <param name="Epochs">One record per epoch.</param>
 /// <param name="Elapsed">Wall time of the run.</param>
-public sealed record LmTrainingResult(IReadOnlyList<LmStepRecord> History, IReadOnlyList<LmEpochRecord> Epochs, TimeSpan Elapsed)
+public sealed record LmTrainingResult(IReadOnlyList<StepRecord> History, IReadOnlyList<LmEpochRecord> Epochs, TimeSpan Elapsed)
 {
     /// <summary>The last step's objective.</summary>
     public double FinalLoss => History[^1].Loss;

@@ -31,11 +31,18 @@ static class TokenDistributions
         return (s, t, m);
     }
 
-    /// <summary>The mean of per-token values over the tokens the mask keeps.</summary>
-    public static Tensor MaskedMean(Tensor perToken, Tensor mask)
-    {
-        var count = mask.sum();
-        if (count.to_type(ScalarType.Float64).item<double>() <= 0) throw new ArgumentException("The mask keeps no tokens.", nameof(mask));
-        return perToken.mul(mask).sum().div(count);
-    }
+    /// <summary>
+    /// The weighted mean <c>Σ_i w_i x_i / Σ_i w_i</c> of per-token values <paramref name="perToken"/> [N] with the weights
+    /// <paramref name="mask"/> [N]. Weights that sum to 0 give NaN (0/0), with no check: a check would read the device
+    /// every step.
+    /// </summary>
+    public static Tensor MaskedMean(Tensor perToken, Tensor mask) => MaskedMean(perToken, mask, mask);
+
+    /// <summary>
+    /// <c>Σ (values · weights) / Σ weightsPerToken</c>: <paramref name="weights"/> broadcasts against
+    /// <paramref name="values"/> (the weights [N, 1] of values [N, V], say), and <paramref name="weightsPerToken"/> [N] is one
+    /// weight per token, the denominator.
+    /// </summary>
+    public static Tensor MaskedMean(Tensor values, Tensor weights, Tensor weightsPerToken) =>
+        values.mul(weights).sum().div(weightsPerToken.sum());
 }

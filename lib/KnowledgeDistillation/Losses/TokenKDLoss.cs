@@ -4,15 +4,19 @@ using F = TorchSharp.torch.nn.functional;
 namespace KnowledgeDistillation.Losses;
 
 /// <summary>
-/// Token-level knowledge distillation for language models: Hinton's loss applied at every kept token position,
+/// Token-level knowledge distillation for language models: Hinton's loss applied at every token position,
 /// <c>α · T² · KL(p_T ‖ q_T) + (1 − α) · CE(q_1, y)</c>, with p_T and q_T the teacher's and the student's next-token
-/// distributions at temperature T, averaged over the tokens a mask keeps (forward KL: mode-covering).
+/// distributions at temperature T, averaged over the positions with the mask's weights (forward KL: mode-covering).
 /// </summary>
 /// <remarks>
 /// <para>Word-level KD of Y. Kim and A. M. Rush, "Sequence-Level Knowledge Distillation", EMNLP 2016 (section 3.1), with
 /// the temperature and T² factor of G. Hinton, O. Vinyals, J. Dean, "Distilling the Knowledge in a Neural Network", 2015.
-/// The KL is the library's <see cref="KLDivergence.BatchMean"/> over the kept positions, which then are the batch.</para>
-/// <para>The teacher's logits are detached. The mask is 0/1; positions it drops (prompt, padding) contribute nothing.</para>
+/// With a 0/1 mask the KL is the library's <see cref="KLDivergence.BatchMean"/> over the kept positions.</para>
+/// <para>The mask weighs the positions, as in <see cref="ReverseKLLoss"/> and <see cref="GeneralizedJSDLoss"/>: the loss
+/// is <c>Σ_i w_i ℓ_i / Σ_i w_i</c>, so a 0/1 mask averages over the positions it keeps (prompt and padding at 0
+/// contribute nothing), and a weight of 2 counts a position twice. A mask whose weights sum to 0 gives NaN (0/0), as
+/// the mean of nothing does in torch: checking it would make every step wait for the device.</para>
+/// <para>The teacher's logits are detached.</para>
 /// </remarks>
 public sealed class TokenKDLoss : nn.Module<Tensor, Tensor, Tensor>
 {
@@ -34,35 +38,42 @@ public sealed class TokenKDLoss : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>The weight of the KL term.</summary>
     public double Alpha { get; }
 
-    /// <summary><c>T² · KL</c> over all positions (alpha must be 1: there are no targets); logits [..., V].</summary>
+    /// <summary><c>T² · KL</c> averaged over all positions (alpha must be 1: there are no targets); logits [..., V].</summary>
     public override Tensor forward(Tensor student, Tensor teacher)
     {
         if (Alpha != 1) throw new InvalidOperationException($"With alpha = {Alpha} the loss needs the target tokens; call Compute.");
         return Compute(student, teacher, null, null);
     }
 
-    /// <summary>The loss over the positions where <paramref name="mask"/> is non-zero.</summary>
+    /// <summary>The loss, averaged over the positions with the weights of <paramref name="mask"/>.</summary>
     /// <param name="student">Student logits [..., V].</param>
     /// <param name="teacher">Teacher logits, same shape.</param>
     /// <param name="targets">The data's next tokens [...] (int64); needed when alpha &lt; 1.</param>
-    /// <param name="mask">0/1 per position [...]; null keeps every position.</param>
+    /// <param name="mask">A weight per position [...], such as 0/1 for dropped/kept; null weighs every position 1.</param>
     public Tensor Compute(Tensor student, Tensor teacher, Tensor? targets, Tensor? mask)
     {
         using var scope = NewDisposeScope();
         var (s, t, m) = TokenDistributions.Flatten(student, teacher, mask);
-        var kept = m.nonzero().squeeze(1);
-        if (kept.shape[0] == 0) throw new ArgumentException("The mask keeps no tokens.", nameof(mask));
-        s = s.index_select(0, kept);
-        var loss = Alpha == 0 ? zeros(1, dtype: s.dtype, device: s.device).squeeze() : KL(s, t.index_select(0, kept)).mul(Alpha * T * T);
+        Tensor? loss = null;
+        if (Alpha > 0)
+        {
+            var logQ = F.log_softmax(s.div(T), -1);
+            var logP = F.log_softmax(t.detach().div(T), -1);
+            // The KL's terms [N, V] weighed by their position's weight and summed in one reduction, as
+            // KLDivergence.BatchMean sums them: with a 0/1 mask the gradients are those of BatchMean over the kept rows.
+            var terms = F.kl_div(logQ, logP, log_target: true, reduction: nn.Reduction.None);
+            loss = TokenDistributions.MaskedMean(terms, m.unsqueeze(1), m).mul(Alpha * T * T);
+        }
         if (Alpha < 1)
         {
             if (targets is null) throw new ArgumentException($"With alpha = {Alpha} < 1 the loss needs the target tokens.", nameof(targets));
             if (!targets.shape.SequenceEqual(student.shape[..^1]))
                 throw new ArgumentException($"The targets {LossChecks.Shape(targets)} must match the token positions [{string.Join(", ", student.shape[..^1])}].", nameof(targets));
-            var y = targets.reshape(-1).index_select(0, kept);
-            loss = loss.add(F.cross_entropy(s, y).mul(1 - Alpha));
+            var perToken = F.cross_entropy(s, targets.reshape(-1), reduction: nn.Reduction.None);
+            var ce = TokenDistributions.MaskedMean(perToken, m).mul(1 - Alpha);
+            loss = loss is null ? ce : loss.add(ce);
         }
-        return loss.MoveToOuterDisposeScope();
+        return loss!.MoveToOuterDisposeScope();
     }
 
     /// <summary>The mean KL(p_T ‖ q_T) over rows of logits [N, V], without the T² factor.</summary>

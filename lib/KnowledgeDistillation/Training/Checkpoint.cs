@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Training;
@@ -12,11 +13,19 @@ public static class Checkpoint
 {
     const string Magic = "KDCKPT01";
 
+    /// <summary>NaN is a legitimate value in the records (the test metrics of an epoch that was not evaluated, the training
+    /// accuracy of a language model), which JSON has no number for: it is written as the string "NaN".</summary>
+    static readonly JsonSerializerOptions Json = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     /// <summary>What a checkpoint restores besides the weights and optimiser.</summary>
     /// <param name="Epoch">The last finished epoch.</param>
     /// <param name="History">Its records.</param>
     /// <param name="Fingerprint">Identifies the run's settings; a resume with other settings is refused.</param>
-    public sealed record State(int Epoch, IReadOnlyList<EpochRecord> History, string Fingerprint);
+    public sealed record State(int Epoch, IReadOnlyList<EpochRecord> History, string Fingerprint)
+    {
+        /// <summary>The records of the steps of those epochs (empty in checkpoints written before steps were recorded).</summary>
+        public IReadOnlyList<StepRecord> Steps { get; init; } = [];
+    }
 
     /// <summary>Writes the checkpoint to <paramref name="path"/> atomically.</summary>
     public static void Save(string path, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer, Generator shuffle, State state)
@@ -28,7 +37,7 @@ public static class Checkpoint
         using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
         {
             writer.Write(Magic);
-            writer.Write(JsonSerializer.Serialize(state));
+            writer.Write(JsonSerializer.Serialize(state, Json));
             using (var rng = get_rng_state()) WriteBytes(writer, rng);
             using (var shuffleState = shuffle.get_state()) WriteBytes(writer, shuffleState);
             model.save(writer);
@@ -49,7 +58,7 @@ public static class Checkpoint
         try { magic = reader.ReadString(); }
         catch (EndOfStreamException) { magic = ""; }
         if (magic != Magic) throw new InvalidDataException($"{path} is not a training checkpoint.");
-        var state = JsonSerializer.Deserialize<State>(reader.ReadString())
+        var state = JsonSerializer.Deserialize<State>(reader.ReadString(), Json)
             ?? throw new InvalidDataException($"{path}: unreadable checkpoint header.");
         if (state.Fingerprint != expectedFingerprint)
             throw new InvalidDataException($"{path} was written by a run with other settings ({state.Fingerprint}); this run is {expectedFingerprint}. Delete it or use another path.");
