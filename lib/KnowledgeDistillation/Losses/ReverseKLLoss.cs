@@ -28,7 +28,8 @@ public sealed class ReverseKLLoss : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>The loss over all token positions; logits [..., V].</summary>
     public override Tensor forward(Tensor student, Tensor teacher) => Compute(student, teacher, null);
 
-    /// <summary>The loss over the token positions where <paramref name="mask"/> is non-zero; mask shape [...].</summary>
+    /// <summary>The loss averaged over the token positions with the weights <paramref name="mask"/> [...]:
+    /// <c>Σ_i w_i ℓ_i / Σ_i w_i</c>, so a 0/1 mask averages over the positions it keeps (as <see cref="TokenKDLoss"/> does).</summary>
     public Tensor Compute(Tensor student, Tensor teacher, Tensor? mask)
     {
         using var scope = NewDisposeScope();
