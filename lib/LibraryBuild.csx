@@ -1,6 +1,6 @@
 // Loaded by the first code cell of every notebook (#load "../lib/LibraryBuild.csx"), before the next cell #r's the
-// library's Release build: the core (KnowledgeDistillation.dll) and the tutorial assembly on top of it
-// (KnowledgeDistillation.Tutorial.dll), both from lib/KnowledgeDistillation.Tutorial/bin/Release/net10.0/.
+// library's Release build: the tutorial assembly (KnowledgeDistillation.Tutorial.dll) from
+// lib/KnowledgeDistillation.Tutorial/bin/Release/net10.0/, where the kernel also finds the core (KnowledgeDistillation.dll).
 // When that build is missing or older than the sources of either project, it builds it (dotnet build
 // lib/KnowledgeDistillation.Tutorial -c Release, which builds the core too), so that "Run All" works on a fresh clone. When it cannot, it stops the notebook with one sentence that
 // says what to run. Everything is inside one block, so the notebook gets no new names.

@@ -116,7 +116,7 @@ public partial class NotebookHygieneTests
         Assert.EndsWith("#load \"../lib/LibraryBuild.csx\"", code[0].TrimEnd());
         Assert.True(File.Exists(Path.Combine(NotebookFiles.RepoRoot, "lib", "LibraryBuild.csx")), "lib/LibraryBuild.csx is missing.");
         Assert.DoesNotContain("KnowledgeDistillation.dll", code[0]);
-        Assert.Equal($"#r \"{LibraryBuild.CoreRelativeToNotebooks}\"\n#r \"{LibraryBuild.RelativeToNotebooks}\"\nKnowledgeDistillation.Runtime.TorchNative.EnsureLoaded().Action", code[1].TrimEnd());
+        Assert.Equal($"#r \"{LibraryBuild.RelativeToNotebooks}\"\nKnowledgeDistillation.Runtime.TorchNative.EnsureLoaded().Action", code[1].TrimEnd());
         for (int i = 2; i < code.Count; i++)
             Assert.False(code[i].Contains("KnowledgeDistillation.dll", StringComparison.Ordinal) || code[i].Contains("#load", StringComparison.Ordinal),
                 $"{name}, code cell {i + 1}: only the first two code cells load packages, scripts and the library.");
