@@ -132,9 +132,12 @@ public class ReferenceResultsTests
         Assert.Equal(-2.0, c[2].RecordedDelta, 1e-9);
         Assert.Equal("one within noise", c[2].Agreement);
 
-        Assert.Equal("opposite", ReferenceResults.Agreement(3, -2.5));
-        Assert.Equal("both hurt", ReferenceResults.Agreement(-3, -2.5));
-        Assert.Equal("both within noise", ReferenceResults.Agreement(1.9, double.NaN));
+        Assert.Equal("better", c[0].Verdict);
+        Assert.Equal("not distinguishable", c[2].Verdict);
+        Assert.Equal("worse", c[2].RecordedVerdict);   // 80.0 ± 0.3 vs 82.0 ± 0.3: t ≈ −8.2, p < 0.01 even after Holm over 2
+        Assert.Equal("opposite", ReferenceResults.Agreement("better", "worse"));
+        Assert.Equal("both hurt", ReferenceResults.Agreement("worse", "worse"));
+        Assert.Equal("both within noise", ReferenceResults.Agreement("not distinguishable", "cannot be judged"));
         Assert.Equal(8, ReferenceResults.ComparisonTable(c).Columns.Count);
     }
 
@@ -172,9 +175,9 @@ public class ReferenceResultsTests
     {
         var rows = new[]
         {
-            new DeltaComparison("few", 1000, "kd", 2.5, 9, "05-feature-based-distillation", 2.16, 10),
-            new DeltaComparison("few", 1000, "kd", 2.5, 9, "04-response-based-distillation", 1.33, 4.4),
-            new DeltaComparison("many", 5000, "at", -0.3, -1, "05-feature-based-distillation", -0.6, -3),
+            new DeltaComparison("few", 1000, "kd", 2.5, 9, "05-feature-based-distillation", 2.16, 10, "better", "better"),
+            new DeltaComparison("few", 1000, "kd", 2.5, 9, "04-response-based-distillation", 1.33, 4.4, "better", "better"),
+            new DeltaComparison("many", 5000, "at", -0.3, -1, "05-feature-based-distillation", -0.6, -3, "not distinguishable", "worse"),
         };
         var html = ChartFiles.ToHtml(ResultCharts.DeltaComparison(rows), embedPlotlyJs: false);
         Assert.Contains("this run", html);

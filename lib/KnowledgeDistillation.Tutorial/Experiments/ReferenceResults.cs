@@ -54,12 +54,15 @@ public sealed record RecordedResult(string Notebook, string Regime, int Images, 
 /// <param name="Notebook">The earlier notebook.</param>
 /// <param name="RecordedDelta">The earlier notebook's difference, in points.</param>
 /// <param name="RecordedWelchT">The earlier notebook's Welch t.</param>
+/// <param name="Verdict">This run's verdict for the method by the library's one rule (<see cref="Significance"/>: Welch's
+/// test, Holm-corrected over the regime's methods, 5 %): "better", "worse", "not distinguishable" or "cannot be judged".</param>
+/// <param name="RecordedVerdict">The same rule applied to the earlier notebook's table.</param>
 public sealed record DeltaComparison(string Regime, int Images, string Method, double Delta, double WelchT, string Notebook,
-    double RecordedDelta, double RecordedWelchT)
+    double RecordedDelta, double RecordedWelchT, string Verdict, string RecordedVerdict)
 {
-    /// <summary>How the two differences relate: <c>both help</c> and <c>both hurt</c> (each clear, |t| ≥ 2),
-    /// <c>both within noise</c>, <c>opposite</c> (each clear, opposite signs), or <c>one within noise</c>.</summary>
-    public string Agreement => ReferenceResults.Agreement(WelchT, RecordedWelchT);
+    /// <summary>How the two verdicts relate: <c>both help</c> and <c>both hurt</c> (the same clear direction),
+    /// <c>opposite</c> (clear, opposite directions), <c>both within noise</c>, or <c>one within noise</c>.</summary>
+    public string Agreement => ReferenceResults.Agreement(Verdict, RecordedVerdict);
 }
 
 /// <summary>One bar of <see cref="ResultCharts.GapClosed"/>: a distilled student's gain and the share of the
@@ -193,6 +196,17 @@ public static class ReferenceResults
         ArgumentNullException.ThrowIfNull(summaries);
         ArgumentNullException.ThrowIfNull(recorded);
         var result = new List<DeltaComparison>();
+        var verdicts = summaries.Where(s => s.Method == Reproduction.Scratch).Select(s => s.Regime).Distinct()
+            .SelectMany(regime => Reproduction.CompareWithScratch(summaries, regime).Select(c => (Key: (regime, c.Name), c.Verdict)))
+            .ToDictionary(x => x.Key, x => x.Verdict);
+        var recordedVerdicts = new Dictionary<(string Notebook, int Images, string Method), string>();
+        foreach (var table in recorded.GroupBy(r => (r.Notebook, r.Images)))
+        {
+            if (table.FirstOrDefault(r => r.Method == Reproduction.Scratch) is not { } baseline) continue;
+            var methods = table.Where(r => r.Method is not (Reproduction.Scratch or Reproduction.Teacher)).Select(r => (r.Method, new MeanStd(r.Mean, r.Std, r.Runs))).ToList();
+            foreach (var c in Significance.CompareAll(methods, new MeanStd(baseline.Mean, baseline.Std, baseline.Runs)))
+                recordedVerdicts[(table.Key.Notebook, table.Key.Images, c.Name)] = c.Verdict;
+        }
         foreach (var s in summaries.Where(s => s.Method is not (Reproduction.Teacher or Reproduction.Scratch)))
         {
             var scratch = summaries.FirstOrDefault(x => x.Regime == s.Regime && x.Method == Reproduction.Scratch);
@@ -204,19 +218,19 @@ public static class ReferenceResults
                 var rs = recorded.FirstOrDefault(x => x.Notebook == r.Notebook && x.Images == r.Images && x.Method == Reproduction.Scratch);
                 if (rs is null) continue;
                 double rt = new MeanStd(r.Mean, r.Std, r.Runs).WelchT(new MeanStd(rs.Mean, rs.Std, rs.Runs));
-                result.Add(new DeltaComparison(s.Regime, s.Images, s.Method, delta, t, r.Notebook, r.Mean - rs.Mean, rt));
+                result.Add(new DeltaComparison(s.Regime, s.Images, s.Method, delta, t, r.Notebook, r.Mean - rs.Mean, rt,
+                    verdicts[(s.Regime, s.Method)], recordedVerdicts[(r.Notebook, r.Images, r.Method)]));
             }
         }
         return result;
     }
 
-    /// <summary>How two differences with Welch t values <paramref name="t1"/> and <paramref name="t2"/> relate; |t| ≥ 2
-    /// counts as clear. See <see cref="DeltaComparison.Agreement"/>.</summary>
-    public static string Agreement(double t1, double t2)
+    /// <summary>How two verdicts of <see cref="Significance.Verdict"/> relate. See <see cref="DeltaComparison.Agreement"/>.</summary>
+    public static string Agreement(string verdict1, string verdict2)
     {
-        bool clear1 = Math.Abs(t1) >= 2, clear2 = Math.Abs(t2) >= 2;   // NaN counts as not clear
-        if (clear1 && clear2) return Math.Sign(t1) != Math.Sign(t2) ? "opposite" : t1 > 0 ? "both help" : "both hurt";
-        if (!clear1 && !clear2) return "both within noise";
+        static bool Clear(string v) => v is "better" or "worse";
+        if (Clear(verdict1) && Clear(verdict2)) return verdict1 != verdict2 ? "opposite" : verdict1 == "better" ? "both help" : "both hurt";
+        if (!Clear(verdict1) && !Clear(verdict2)) return "both within noise";
         return "one within noise";
     }
 

@@ -289,6 +289,22 @@ public static class Reproduction
         return new MeanStd(a.MeanAccuracy, a.StdAccuracy, a.Runs).WelchT(new MeanStd(b.MeanAccuracy, b.StdAccuracy, b.Runs));
     }
 
+    /// <summary>
+    /// Every distilled student of <paramref name="regime"/> against that regime's scratch student, by the library's one
+    /// rule (<see cref="Significance.CompareAll"/>): Welch's test on the accuracies in percent over the seeds, Holm's
+    /// correction over all the regime's methods, and the verdict at 5 %.
+    /// </summary>
+    /// <exception cref="ArgumentException">The regime has no scratch student.</exception>
+    public static IReadOnlyList<Comparison> CompareWithScratch(IReadOnlyList<ReproductionSummary> summaries, string regime)
+    {
+        ArgumentNullException.ThrowIfNull(summaries);
+        var scratch = summaries.FirstOrDefault(s => s.Regime == regime && s.Method == Scratch)
+            ?? throw new ArgumentException($"The regime '{regime}' has no scratch student to compare with.", nameof(regime));
+        static MeanStd Percent(ReproductionSummary s) => new(100 * s.MeanAccuracy, 100 * s.StdAccuracy, s.Runs);
+        var methods = summaries.Where(s => s.Regime == regime && s.Method is not (Teacher or Scratch)).Select(s => (s.Method, Percent(s))).ToList();
+        return Significance.CompareAll(methods, Percent(scratch));
+    }
+
     /// <summary>The rows per regime and method, in order of first appearance, with the delta against the scratch student.</summary>
     public static IReadOnlyList<ReproductionSummary> Summarise(IEnumerable<ReproductionRow> rows)
     {
