@@ -69,19 +69,31 @@ public sealed class StdioKernel : IAsyncDisposable
         }
         var kernel = new StdioKernel(process);
         using var cts = new CancellationTokenSource(timeout);
+        bool outputEnded = false;
         try
         {
             while (true)
             {
                 var message = await kernel.messages.Reader.ReadAsync(cts.Token);
-                if (message is null) break;
+                if (message is null)
+                {
+                    outputEnded = true;
+                    break;
+                }
                 if (message.EventType == "KernelReady") return kernel;
             }
         }
         catch (OperationCanceledException)
         {
         }
-        string why = process.HasExited ? $"it exited with code {process.ExitCode}" : $"it was not ready after {timeout.TotalSeconds:0} s";
+        if (outputEnded && !process.HasExited)
+        {
+            // Its output ended first: the process is exiting; give the system a moment to report its exit code.
+            using var exiting = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try { await process.WaitForExitAsync(exiting.Token); } catch (OperationCanceledException) { }
+        }
+        string why = process.HasExited ? $"it exited with code {process.ExitCode}"
+            : outputEnded ? "it closed its output without becoming ready" : $"it was not ready after {timeout.TotalSeconds:0} s";
         string error = kernel.StandardError.Trim();
         await kernel.DisposeAsync();
         throw new InvalidOperationException(
