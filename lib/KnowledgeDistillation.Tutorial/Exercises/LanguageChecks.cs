@@ -88,8 +88,8 @@ public static class LanguageChecks
         }
         catch (Exception e)
         {
-            return new CheckResult(false, $"Not yet: MyFilter threw {e.GetType().Name}: {e.Message} " +
-                "(Some completions are unfinished, for example \"…;ans\" with no number: treat a completion you cannot read as wrong instead of parsing it blindly.)");
+            return LearnerCode.Threw("MyFilter", e,
+                " (Some completions are unfinished, for example \"…;ans\" with no number: treat a completion you cannot read as wrong instead of parsing it blindly.)");
         }
         if (kept is null) return new CheckResult(false, "Not yet: MyFilter returned null; return the indices of the completions to keep.");
         var set = kept.ToHashSet();

@@ -18,6 +18,17 @@ static class LearnerCode
     /// <summary>A rejected answer: "Not yet: " and what is wrong.</summary>
     public static CheckResult Fail(string message) => new(false, "Not yet: " + message);
 
+    /// <summary>The verdict on a learner's function that threw: "Not attempted yet" while it still throws the stub's
+    /// <see cref="NotImplementedException"/> (an exercise cell ships with that body, so "Run All" completes), otherwise
+    /// "Not yet" with the exception and <paramref name="hint"/>.</summary>
+    public static CheckResult Threw(string function, Exception exception, string hint = "")
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return exception is NotImplementedException
+            ? new CheckResult(false, $"Not attempted yet: {function} still throws NotImplementedException. Replace that line with your code, run the cell, then run this check again.")
+            : Fail($"{function} threw {exception.GetType().Name}: {exception.Message}{hint}");
+    }
+
     /// <summary>Runs <paramref name="call"/>; on an exception or a null result, returns a failure that says so.</summary>
     public static CheckResult? Run(string function, Func<Tensor?> call, out Tensor result)
     {
@@ -29,7 +40,7 @@ static class LearnerCode
         }
         catch (Exception e)
         {
-            return Fail($"{function} threw {e.GetType().Name}: {e.Message}");
+            return Threw(function, e);
         }
         if (r is null) return Fail($"{function} returned null; return a tensor.");
         result = r;

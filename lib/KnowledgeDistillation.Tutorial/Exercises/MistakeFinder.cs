@@ -32,7 +32,7 @@ static class MistakeFinder
         }
         catch (Exception e)
         {
-            return (null, new CheckResult(false, $"Not yet: {function} threw {e.GetType().Name}: {e.Message}"));
+            return (null, LearnerCode.Threw(function, e));
         }
     }
 

@@ -29,7 +29,7 @@ public static class ReproductionChecks
         }
         catch (Exception e)
         {
-            return LearnerCode.Fail($"MyWelchT threw {e.GetType().Name}: {e.Message}");
+            return LearnerCode.Threw("MyWelchT", e);
         }
         double expected = MeanStd.Of(a).WelchT(MeanStd.Of(b));
         if (double.IsFinite(value) && Math.Abs(value - expected) <= 1e-9 * Math.Max(1, Math.Abs(expected)))
@@ -85,7 +85,7 @@ public static class ReproductionChecks
             }
             catch (Exception e)
             {
-                return LearnerCode.Fail($"MyGapClosed threw {e.GetType().Name}: {e.Message}");
+                return LearnerCode.Threw("MyGapClosed", e);
             }
             double expected = ReferenceResults.GapClosed(teacher, scratch, distilled);
             if (Math.Abs(value - expected) <= 1e-9) continue;

@@ -33,7 +33,7 @@ public static class StudentCostChecks
             }
             catch (Exception e)
             {
-                return LearnerCode.Fail($"MyConvCost threw {e.GetType().Name}: {e.Message}");
+                return LearnerCode.Threw("MyConvCost", e);
             }
             long parameters;
             using (var layer = nn.Conv2d(cin, cout, k))
@@ -111,7 +111,7 @@ public static class StudentCostChecks
                 string hint = e is IndexOutOfRangeException or ArgumentOutOfRangeException or ExternalException
                     ? " Some confidences are exactly 1: floor(1 · bins) = bins is one past the last bin, so clamp the bin index to bins − 1."
                     : "";
-                return LearnerCode.Fail($"MyEce threw {e.GetType().Name}: {e.Message}{hint}");
+                return LearnerCode.Threw("MyEce", e, hint);
             }
             if (!double.IsFinite(value))
                 return LearnerCode.Fail($"MyEce returned {value}. An empty bin has no accuracy or confidence; skip it (its weight n_b / N is 0) instead of dividing by its count of 0.");
