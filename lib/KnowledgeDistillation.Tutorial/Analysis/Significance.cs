@@ -39,8 +39,8 @@ public static class Significance
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
+        double t = a.WelchT(b);
         double va = a.Std * a.Std / a.Count, vb = b.Std * b.Std / b.Count;
-        double t = (a.Mean - b.Mean) / Math.Sqrt(va + vb);
         double df = (va + vb) * (va + vb) / (va * va / (a.Count - 1) + vb * vb / (b.Count - 1));
         return new WelchTest(a.Mean - b.Mean, t, df, TwoSidedP(t, df));
     }

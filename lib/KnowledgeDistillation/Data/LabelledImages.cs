@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Runtime;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Data;
@@ -26,20 +27,20 @@ public sealed class LabelledImages : IDisposable
     /// <param name="classes">The number of classes: every label must lie in 0 .. classes − 1.</param>
     /// <exception cref="ArgumentException">A check fails; the message says which and how to fix it.</exception>
     public LabelledImages(Tensor images, Tensor labels, Split split = Split.Train, int classes = FashionMnist.NumClasses)
-        : this(Checked(images, labels, classes), labels, split, trusted: true)
+        : this(Checked(images, labels, classes), labels, split)
     {
     }
 
-    LabelledImages(Tensor images, Tensor labels, Split split, bool trusted)
+    /// <summary>Unchecked: for <see cref="Trusted"/> and the checked constructor above.</summary>
+    LabelledImages(Tensor images, Tensor labels, Split split)
     {
-        _ = trusted;
         Images = images;
         Labels = labels;
         Split = split;
     }
 
     /// <summary>Wraps tensors the library made itself and knows to be valid (no host synchronisation).</summary>
-    internal static LabelledImages Trusted(Tensor images, Tensor labels, Split split) => new(images, labels, split, trusted: true);
+    internal static LabelledImages Trusted(Tensor images, Tensor labels, Split split) => new(images, labels, split);
 
     static Tensor Checked(Tensor images, Tensor labels, int classes)
     {
@@ -115,11 +116,8 @@ public sealed class LabelledImages : IDisposable
     public LabelledImages To(Device device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        return Trusted(OnDevice(Images, device), OnDevice(Labels, device), Split);
+        return Trusted(Devices.OnDevice(Images, device), Devices.OnDevice(Labels, device), Split);
     }
-
-    internal static Tensor OnDevice(Tensor t, Device device) =>
-        t.device_type == device.type && t.device_index == device.index ? t.alias() : t.to(device);
 
     /// <inheritdoc />
     public void Dispose()

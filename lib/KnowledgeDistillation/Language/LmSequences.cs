@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Runtime;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Language;
@@ -81,8 +82,7 @@ public sealed class LmSequences : IDisposable
     public LmSequences To(Device device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        static Tensor On(Tensor t, Device device) => t.device_type == device.type && t.device_index == device.index ? t.alias() : t.to(device);
-        return new LmSequences(On(Inputs, device), On(Targets, device), On(LossMask, device), [.. Lengths]);
+        return new LmSequences(Devices.OnDevice(Inputs, device), Devices.OnDevice(Targets, device), Devices.OnDevice(LossMask, device), [.. Lengths]);
     }
 
     /// <summary>The rows <paramref name="index"/> (int64 [b], on the sequences' device), cut to the longest of them:

@@ -26,4 +26,9 @@ public static class Devices
         }
         throw new ArgumentException($"Unknown device '{name}'. Use auto, cpu, cuda or cuda:N.", nameof(name));
     }
+
+    /// <summary>The tensor on <paramref name="device"/> as a new handle (an alias when it is there already), so that
+    /// disposing it never frees the caller's tensor.</summary>
+    internal static Tensor OnDevice(Tensor t, Device device) =>
+        t.device_type == device.type && t.device_index == device.index ? t.alias() : t.to(device);
 }

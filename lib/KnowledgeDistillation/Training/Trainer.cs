@@ -106,7 +106,7 @@ public static class Trainer
         ArgumentNullException.ThrowIfNull(test);
         options.Validate();
         var device = Devices.Resolve(options.Device);
-        using var testSet = LabelledImages.Trusted(OnDevice(test.Images, device), OnDevice(test.Labels, device), test.Split);
+        using var testSet = test.To(device);
         var run = Run(model, step, extraParameters, options, callbacks, description, () => Evaluator.Evaluate(model, testSet, options.EvaluationBatchSize));
         return new TrainingResult(run.History, run.Final!) { Steps = run.Steps };
     }
@@ -175,7 +175,7 @@ public static class Trainer
             var epochClock = Stopwatch.StartNew();
             model.train();
             using var drawn = randperm(n, generator: shuffle);
-            using var permutation = OnDevice(drawn, device);
+            using var permutation = Devices.OnDevice(drawn, device);
             using var lossSum = zeros(1, dtype: ScalarType.Float64, device: device);
             using var correct = zeros(1, dtype: ScalarType.Int64, device: device);
             using var stepLosses = zeros(stepsInEpoch, dtype: ScalarType.Float64, device: device);
@@ -300,11 +300,6 @@ public static class Trainer
         return cat(tensors.Select(t => t.to_type(ScalarType.Float64).reshape(-1)).ToList(), 0).cpu().data<double>().ToArray();
     }
 
-    /// <summary>The tensor on <paramref name="device"/> as a new handle (an alias when it is there already), so that
-    /// disposing it never frees the caller's tensor.</summary>
-    internal static Tensor OnDevice(Tensor t, Device device) =>
-        t.device_type == device.type && t.device_index == device.index ? t.alias() : t.to(device);
-
     /// <summary>One batch of a step: which examples, and where the run is.</summary>
     /// <param name="Index">The examples' indices [b] (int64) on the run's device.</param>
     /// <param name="HostIndex">The same indices on the CPU, where a step reads them without waiting for the device.</param>
@@ -343,8 +338,8 @@ public static class Trainer
 
         protected void MoveData(Device device)
         {
-            X = OnDevice(train.Images, device);
-            Y = OnDevice(train.Labels, device);
+            X = Devices.OnDevice(train.Images, device);
+            Y = Devices.OnDevice(train.Labels, device);
         }
 
         public virtual void Dispose()
@@ -397,7 +392,7 @@ public static class Trainer
                 // Precomputed logits: the cache is an on-device copy (or alias) of them, whatever CacheTeacherOutputs says.
                 objective.to(device);
                 using var detached = teacherLogits!.detach();
-                cache = TeacherOutputs.FromLogits(OnDevice(detached, device));
+                cache = TeacherOutputs.FromLogits(Devices.OnDevice(detached, device));
                 ownsCache = true;
                 CheckLabels(labels, CheckShapes(images));
                 return;
