@@ -199,13 +199,14 @@ public static class ReferenceResults
         var verdicts = summaries.Where(s => s.Method == Reproduction.Scratch).Select(s => s.Regime).Distinct()
             .SelectMany(regime => Reproduction.CompareWithScratch(summaries, regime).Select(c => (Key: (regime, c.Name), c.Verdict)))
             .ToDictionary(x => x.Key, x => x.Verdict);
-        var recordedVerdicts = new Dictionary<(string Notebook, int Images, string Method), string>();
+        // Each earlier table against its own scratch student, by the same rule (tables without a scratch row are skipped).
+        var recordedComparisons = new Dictionary<(string Notebook, int Images, string Method), Comparison>();
         foreach (var table in recorded.GroupBy(r => (r.Notebook, r.Images)))
         {
             if (table.FirstOrDefault(r => r.Method == Reproduction.Scratch) is not { } baseline) continue;
             var methods = table.Where(r => r.Method is not (Reproduction.Scratch or Reproduction.Teacher)).Select(r => (r.Method, new MeanStd(r.Mean, r.Std, r.Runs))).ToList();
             foreach (var c in Significance.CompareAll(methods, new MeanStd(baseline.Mean, baseline.Std, baseline.Runs)))
-                recordedVerdicts[(table.Key.Notebook, table.Key.Images, c.Name)] = c.Verdict;
+                recordedComparisons[(table.Key.Notebook, table.Key.Images, c.Name)] = c;
         }
         foreach (var s in summaries.Where(s => s.Method is not (Reproduction.Teacher or Reproduction.Scratch)))
         {
@@ -215,11 +216,9 @@ public static class ReferenceResults
             double t = Reproduction.WelchT(s, scratch);
             foreach (var r in recorded.Where(r => r.Method == s.Method && r.Images == s.Images))
             {
-                var rs = recorded.FirstOrDefault(x => x.Notebook == r.Notebook && x.Images == r.Images && x.Method == Reproduction.Scratch);
-                if (rs is null) continue;
-                double rt = new MeanStd(r.Mean, r.Std, r.Runs).WelchT(new MeanStd(rs.Mean, rs.Std, rs.Runs));
-                result.Add(new DeltaComparison(s.Regime, s.Images, s.Method, delta, t, r.Notebook, r.Mean - rs.Mean, rt,
-                    verdicts[(s.Regime, s.Method)], recordedVerdicts[(r.Notebook, r.Images, r.Method)]));
+                if (!recordedComparisons.TryGetValue((r.Notebook, r.Images, r.Method), out var earlier)) continue;
+                result.Add(new DeltaComparison(s.Regime, s.Images, s.Method, delta, t, r.Notebook, earlier.Test.Difference, earlier.Test.T,
+                    verdicts[(s.Regime, s.Method)], earlier.Verdict));
             }
         }
         return result;
