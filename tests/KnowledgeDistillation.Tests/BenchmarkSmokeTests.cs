@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace KnowledgeDistillation.Tests;
 
 /// <summary>
@@ -10,16 +8,8 @@ public class BenchmarkSmokeTests
 {
     static (int ExitCode, string Stdout, string Stderr) Bench(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "kd-bench.dll"));
-        foreach (var a in args) start.ArgumentList.Add(a);
-        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) start.Environment[k] = v;
-        start.WorkingDirectory = Repo.Root;
-        using var p = Process.Start(start)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(3)), "kd-bench --smoke did not finish in 3 minutes");
-        return (p.ExitCode, stdout.Result, stderr.Result);
+        return DotnetProcess.Run(Repo.Root, TimeSpan.FromMinutes(3), [Path.Combine(AppContext.BaseDirectory, "kd-bench.dll"), .. args],
+            start => { foreach (var (k, v) in environment ?? new Dictionary<string, string>()) start.Environment[k] = v; });
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Xml.Linq;
 
@@ -129,17 +128,14 @@ public class PackageTests(Xunit.Abstractions.ITestOutputHelper output)
 
     (int ExitCode, string Output) Run(string workingDirectory, TimeSpan timeout, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory };
-        foreach (var a in args) start.ArgumentList.Add(a);
         // The test host's MSBuild settings must not leak into the child builds.
-        foreach (var name in new[] { "MSBuildExtensionsPath", "MSBuildSDKsPath", "MSBUILD_EXE_PATH", "DOTNET_HOST_PATH" }) start.Environment.Remove(name);
-        using var p = Process.Start(start)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(timeout), $"dotnet {string.Join(' ', args)} did not finish in {timeout.TotalMinutes:F0} minutes");
-        string text = stdout.Result + stderr.Result;
+        var (code, stdout, stderr) = DotnetProcess.Run(workingDirectory, timeout, args, start =>
+        {
+            foreach (var name in new[] { "MSBuildExtensionsPath", "MSBuildSDKsPath", "MSBUILD_EXE_PATH", "DOTNET_HOST_PATH" }) start.Environment.Remove(name);
+        });
+        string text = stdout + stderr;
         output.WriteLine($"$ dotnet {string.Join(' ', args)}\n{text}");
-        Assert.True(p.ExitCode == 0, $"dotnet {string.Join(' ', args)} failed with exit code {p.ExitCode}:\n{text}");
-        return (p.ExitCode, text);
+        Assert.True(code == 0, $"dotnet {string.Join(' ', args)} failed with exit code {code}:\n{text}");
+        return (code, text);
     }
 }

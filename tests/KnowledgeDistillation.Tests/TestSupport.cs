@@ -28,20 +28,30 @@ static class Repo
     public static string Root => RepoPaths.Root ?? throw new InvalidOperationException("Tests must run inside the repository.");
 }
 
+/// <summary>Runs <c>dotnet</c> with arguments in a folder and collects its output, failing the test on a time-out.</summary>
+static class DotnetProcess
+{
+    public static (int ExitCode, string Stdout, string Stderr) Run(string workingDirectory, TimeSpan timeout, IEnumerable<string> args,
+        Action<ProcessStartInfo>? configure = null)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        configure?.Invoke(start);
+        using var p = Process.Start(start)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(timeout), $"dotnet {string.Join(' ', start.ArgumentList)} did not finish in {timeout.TotalMinutes:F0} minutes");
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+}
+
 /// <summary>Runs the real <c>kd</c> executable (built next to the tests) from the repository root, as a user would.</summary>
 static class KdProcess
 {
     public static (int ExitCode, string Output) Run(TimeSpan timeout, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(System.IO.Path.Combine(AppContext.BaseDirectory, "kd.dll"));
-        foreach (var a in args) start.ArgumentList.Add(a);
-        start.WorkingDirectory = Repo.Root;
-        using var p = Process.Start(start)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(timeout), $"kd did not finish in {timeout.TotalMinutes:F0} minutes");
-        return (p.ExitCode, stdout.Result + stderr.Result);
+        var (code, stdout, stderr) = DotnetProcess.Run(Repo.Root, timeout, [System.IO.Path.Combine(AppContext.BaseDirectory, "kd.dll"), .. args]);
+        return (code, stdout + stderr);
     }
 }
 
