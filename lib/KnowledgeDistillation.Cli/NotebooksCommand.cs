@@ -20,6 +20,7 @@ static class NotebooksCommand
         var command = new Command("notebooks", "Run notebooks headless (executed .ipynb and static HTML), or export them as .NET 10 file-based apps.");
         command.Subcommands.Add(RunCommand());
         command.Subcommands.Add(ExportCommand());
+        command.Subcommands.Add(SolveCommand());
         return command;
     }
 
@@ -52,13 +53,30 @@ static class NotebooksCommand
         var outDir = new Option<string>("--out") { Description = "Where the executed .ipynb and .html go.", DefaultValueFactory = _ => Path.Combine("artifacts", "notebooks") };
         var timeout = new Option<int>("--cell-timeout") { Description = "The most minutes one cell may run.", DefaultValueFactory = _ => 60 };
         var backend = Backend();
+        var solutions = new Option<bool>("--solutions")
+        {
+            Description = $"Fill in every exercise's reference solution from {NotebookSolutions.FolderName}/NN-topic.md before running (for teachers); the notebook files are not changed.",
+        };
         var command = new Command("run", "Execute notebooks headless, each in a fresh kernel of the dotnet-interactive tool that VS Code starts (run `dotnet tool restore` once). " +
                                          "Writes NN-topic.ipynb with outputs and NN-topic.html (charts work offline) to --out.")
         {
-            names, quick, outDir, timeout, backend,
+            names, quick, outDir, timeout, backend, solutions,
         };
         command.SetAction(parse => Cli.Guard(() => Run(parse.GetValue(names) ?? [], parse.GetValue(quick), parse.GetValue(outDir)!, parse.GetValue(timeout),
-            NotebookBackend.Parse(parse.GetValue(backend)))));
+            NotebookBackend.Parse(parse.GetValue(backend)), parse.GetValue(solutions))));
+        return command;
+    }
+
+    static Command SolveCommand()
+    {
+        var names = Names();
+        var outDir = new Option<string>("--out") { Description = "Where the solved notebooks go.", DefaultValueFactory = _ => Path.Combine("artifacts", "solved") };
+        var command = new Command("solve", $"Write copies of the notebooks with every exercise's reference solution ({NotebookSolutions.FolderName}/NN-topic.md) in place of its stub, " +
+                                           "for a teacher to open and run; library paths are rewritten to work from --out. The notebooks themselves are not changed.")
+        {
+            names, outDir,
+        };
+        command.SetAction(parse => Cli.Guard(() => Solve(parse.GetValue(names) ?? [], parse.GetValue(outDir)!)));
         return command;
     }
 
@@ -101,7 +119,7 @@ static class NotebooksCommand
         return found;
     }
 
-    static int Run(string[] names, bool quick, string outDir, int cellTimeoutMinutes, TorchBackend backend)
+    static int Run(string[] names, bool quick, string outDir, int cellTimeoutMinutes, TorchBackend backend, bool withSolutions)
     {
         if (cellTimeoutMinutes < 1) throw new ArgumentException("--cell-timeout must be at least 1.");
         var notebooks = Resolve(names, Path.Combine(RepoRoot(), "notebooks"));
@@ -120,9 +138,11 @@ static class NotebooksCommand
             var notes = new List<string>();
             if (quick) notes.Add("quick mode");
             if (backend != TorchBackend.Cpu) notes.Add(NotebookBackend.Package(backend));
+            if (withSolutions) notes.Add("with the solutions");
             Console.Error.WriteLine($"[{index}/{notebooks.Count}] {name}{(notes.Count > 0 ? $" ({string.Join(", ", notes)})" : "")}");
             var clock = Stopwatch.StartNew();
-            var (exitCode, failure) = RunNotebook(notebook, executed, quick, cellTimeoutMinutes, backend);
+            var (exitCode, failure) = RunNotebook(notebook, executed, quick, cellTimeoutMinutes, backend,
+                withSolutions ? NotebookSolutions.LoadFor(notebook) : null);
             if (File.Exists(executed))
             {
                 File.WriteAllText(page, NotebookHtml.Render(File.ReadAllText(executed), name, plotly));
@@ -146,7 +166,8 @@ static class NotebooksCommand
     /// Runs one notebook in a fresh process of the dotnet-interactive tool (the kernel VS Code starts), printing its
     /// progress per cell; returns the exit code and the failure.
     /// </summary>
-    static (int ExitCode, string? Failure) RunNotebook(string notebook, string executed, bool quick, int cellTimeoutMinutes, TorchBackend backend)
+    static (int ExitCode, string? Failure) RunNotebook(string notebook, string executed, bool quick, int cellTimeoutMinutes, TorchBackend backend,
+        IReadOnlyList<ExerciseSolution>? solutions)
     {
         var log = new StringWriter();
         var options = new NotebookRunOptions
@@ -155,6 +176,7 @@ static class NotebooksCommand
             ExecutedPath = executed,
             CellTimeout = TimeSpan.FromMinutes(cellTimeoutMinutes),
             Backend = backend,
+            Solutions = solutions,
         };
         var progress = new ProgressWriter(log);
         int code = NotebookProgress.RunAsync(notebook, options, progress).GetAwaiter().GetResult();
@@ -178,6 +200,36 @@ static class NotebooksCommand
             failing |= value?.StartsWith("FAILURE ", StringComparison.Ordinal) == true;
             if (!failing) Console.Error.WriteLine(value);
         }
+    }
+
+    static int Solve(string[] names, string outDir)
+    {
+        string root = RepoRoot();
+        var notebooks = Resolve(names, Path.Combine(root, "notebooks"));
+        outDir = Path.GetFullPath(outDir);
+        var written = new List<(string Path, int Exercises)>();
+        foreach (var notebook in notebooks)
+        {
+            string name = Path.GetFileName(notebook);
+            string json = File.ReadAllText(notebook);
+            var solutions = NotebookSolutions.LoadFor(notebook);
+            int exercises = NotebookSolutions.Exercises(json).Count;
+            string solved;
+            try
+            {
+                solved = NotebookSolutions.Solve(json, solutions);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new InvalidDataException($"{name} and {Path.GetRelativePath(root, NotebookSolutions.PathFor(notebook))} do not match: {e.Message}", e);
+            }
+            written.Add((Path.Combine(outDir, name), exercises));
+            Directory.CreateDirectory(outDir);
+            File.WriteAllText(written[^1].Path, NotebookSolutions.Relocate(solved, Path.GetDirectoryName(notebook)!, outDir));
+        }
+        foreach (var (path, exercises) in written)
+            Console.WriteLine($"wrote {path} ({exercises} exercise(s) solved)");
+        return Cli.Ok;
     }
 
     static int Export(string[] names, string outDir, TorchBackend backend)

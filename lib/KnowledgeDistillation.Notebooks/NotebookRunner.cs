@@ -26,6 +26,15 @@ public sealed record NotebookRunOptions
 
     /// <summary>Called after each cell.</summary>
     public Action<CellOutcome>? Progress { get; init; }
+
+    /// <summary>The solutions to fill in for the exercises before the notebook runs (<see cref="NotebookSolutions.Solve"/>),
+    /// as a teacher shows them; none when null.</summary>
+    public IReadOnlyList<ExerciseSolution>? Solutions { get; init; }
+
+    /// <summary>Code submitted to the same kernel after the notebook's last cell, when every cell succeeded (the harness
+    /// submits each exercise with its solution and with known mistakes); their outcomes are
+    /// <see cref="NotebookRunResult.AfterCells"/>.</summary>
+    public IReadOnlyList<string> AfterCells { get; init; } = [];
 }
 
 /// <summary>What one cell did.</summary>
@@ -34,7 +43,8 @@ public sealed record NotebookRunOptions
 /// <param name="Error">The error, when the cell failed: compile errors, the exception, or an error output.</param>
 /// <param name="Elapsed">How long the cell ran.</param>
 /// <param name="Outputs">A short description of each output, for example <c>display_data{text/html}</c>.</param>
-public sealed record CellOutcome(int CellNumber, int CodeCellNumber, string? Error, TimeSpan Elapsed, IReadOnlyList<string> Outputs)
+/// <param name="Text">What the cell printed and the plain-text form of the values it returned or displayed, in order.</param>
+public sealed record CellOutcome(int CellNumber, int CodeCellNumber, string? Error, TimeSpan Elapsed, IReadOnlyList<string> Outputs, string Text = "")
 {
     /// <summary>True when the cell ran without error.</summary>
     public bool Succeeded => Error is null;
@@ -45,7 +55,10 @@ public sealed record CellOutcome(int CellNumber, int CodeCellNumber, string? Err
 /// <param name="Cells">Each code cell that ran, in order; a run stops at the first failure.</param>
 /// <param name="Elapsed">The whole run, kernel start included.</param>
 /// <param name="ExecutedPath">The executed copy, if one was written.</param>
-public sealed record NotebookRunResult(string NotebookPath, IReadOnlyList<CellOutcome> Cells, TimeSpan Elapsed, string? ExecutedPath)
+/// <param name="AfterCells">The outcome of each of <see cref="NotebookRunOptions.AfterCells"/> that ran (numbered from the
+/// notebook's cell count + 1), in order; they are not part of the executed copy.</param>
+public sealed record NotebookRunResult(string NotebookPath, IReadOnlyList<CellOutcome> Cells, TimeSpan Elapsed, string? ExecutedPath,
+    IReadOnlyList<CellOutcome>? AfterCells = null)
 {
     /// <summary>The first failing cell, if any.</summary>
     public CellOutcome? Failure => Cells.FirstOrDefault(c => !c.Succeeded);
@@ -84,6 +97,17 @@ public static class NotebookRunner
         if (!File.Exists(notebookPath)) throw new FileNotFoundException($"Notebook not found: {notebookPath}", notebookPath);
         var clock = Stopwatch.StartNew();
         string json = NotebookBackend.ApplyToNotebook(await File.ReadAllTextAsync(notebookPath), options.Backend).Json;
+        if (options.Solutions is { } solutions)
+        {
+            try
+            {
+                json = NotebookSolutions.Solve(json, solutions);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new InvalidDataException($"{Path.GetFileName(notebookPath)} and its solutions do not match: {e.Message}", e);
+            }
+        }
         var document = Notebook.Parse(json, new KernelInfoCollection { new Microsoft.DotNet.Interactive.Documents.KernelInfo("csharp", "C#", ["c#", "C#", "cs"]) });
 
         string folder = Path.GetDirectoryName(notebookPath)!;
@@ -119,15 +143,38 @@ public static class NotebookRunner
                 outputs.Add(new ErrorElement(error, "Error", error.Split('\n').Select(l => l.TrimEnd('\r')).ToArray()));
             foreach (var output in outputs) cell.Outputs.Add(output);
 
-            var outcome = new CellOutcome(cellNumber, codeNumber, error, cellClock.Elapsed, outputs.Select(Describe).ToList());
+            var outcome = new CellOutcome(cellNumber, codeNumber, error, cellClock.Elapsed, outputs.Select(Describe).ToList(), Text(outputs));
             outcomes.Add(outcome);
             options.Progress?.Invoke(outcome);
             if (error is not null) break;
         }
 
         if (executedPath is not null) WriteExecuted(document, json, executedPath);
-        return new NotebookRunResult(notebookPath, outcomes, clock.Elapsed, executedPath);
+        var after = new List<CellOutcome>();
+        if (outcomes.All(o => o.Succeeded))
+        {
+            foreach (var code in options.AfterCells)
+            {
+                collector.Reset();
+                var cellClock = Stopwatch.StartNew();
+                var extra = new InteractiveDocumentElement(code, "csharp");
+                string? error = await SubmitAsync(kernel, extra, options.CellTimeout, collector);
+                var outputs = collector.Outputs(++executionCount);
+                after.Add(new CellOutcome(++cellNumber, ++codeNumber, error, cellClock.Elapsed, outputs.Select(Describe).ToList(), Text(outputs)));
+            }
+        }
+        return new NotebookRunResult(notebookPath, outcomes, clock.Elapsed, executedPath, after);
     }
+
+    /// <summary>The text of a cell's outputs: streams as printed, values and displays by their text/plain form.</summary>
+    static string Text(IEnumerable<InteractiveDocumentOutputElement> outputs) => string.Concat(outputs.Select(o => o switch
+    {
+        TextElement t => t.Text,
+        ReturnValueElement r when r.Data.TryGetValue("text/plain", out var v) => v + "\n",
+        DisplayElement d when d.Data.TryGetValue("text/plain", out var v) => v + "\n",
+        ErrorElement e => e.ErrorValue + "\n",
+        _ => "",
+    }));
 
     static async Task<string?> SubmitAsync(StdioKernel kernel, InteractiveDocumentElement cell, TimeSpan timeout, OutputCollector collector)
     {

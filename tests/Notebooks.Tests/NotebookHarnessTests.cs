@@ -6,7 +6,10 @@ namespace Notebooks.Tests;
 /// <summary>
 /// Runs every notebooks/NN-topic.ipynb top to bottom in quick mode (<c>KD_QUICK=1</c>), each in a fresh process of the
 /// dotnet-interactive tool that VS Code starts (pinned in .config/dotnet-tools.json), cell by cell over its stdio
-/// protocol. Executed copies, with outputs, are written to artifacts/notebooks/.
+/// protocol. Executed copies, with outputs, are written to artifacts/notebooks/. Each exercise's self-check must say
+/// "Not attempted yet" on its stub; then, in the same kernel, each exercise cell is submitted again with its hidden
+/// solution (solutions/NN-topic.md), and the check must say "Correct", and with each known wrong answer, and the check
+/// must say "Not yet" and name the mistake.
 /// </summary>
 public class NotebookHarnessTests(ITestOutputHelper output)
 {
@@ -18,9 +21,14 @@ public class NotebookHarnessTests(ITestOutputHelper output)
     {
         LibraryBuild.EnsureCurrent();
         var executed = Path.Combine(NotebookFiles.ExecutedDirectory, name);
-        var result = NotebookProcess.Run(Path.Combine(NotebookFiles.Directory, name), executed);
+        var notebook = Path.Combine(NotebookFiles.Directory, name);
+        var json0 = File.ReadAllText(notebook);
+        var exercises = NotebookSolutions.Exercises(json0);
+        var trials = NotebookSolutions.Trials(json0, NotebookSolutions.LoadFor(notebook));
+        var result = NotebookProcess.Run(notebook, executed, afterCells: [.. trials.Select(t => t.Code)]);
         output.WriteLine(result.Log);
         Assert.True(result.ExitCode == 0, $"{name} failed (exit code {result.ExitCode}):{Environment.NewLine}{Failure(result.Log)}");
+        CheckExercises(name, exercises, trials, result.Run!);
         Assert.True(File.Exists(executed), $"the executed copy {executed} was not written");
         var json = File.ReadAllText(executed);
         var errors = NbFormat.Errors(json);
@@ -42,6 +50,34 @@ public class NotebookHarnessTests(ITestOutputHelper output)
             Assert.Contains("the dotnet-interactive tool 1.0.712001, the tested version", json);
             Assert.Contains(HtmlOutputs(json), o => o.Html.Contains("<table", StringComparison.Ordinal)); // the DataFrame
         }
+    }
+
+    /// <summary>The stubs said "Not attempted yet"; each solution was accepted, and each wrong answer rejected with its
+    /// mistake named.</summary>
+    void CheckExercises(string name, IReadOnlyList<ExerciseCell> exercises, IReadOnlyList<ExerciseTrial> trials, NotebookRunResult run)
+    {
+        var problems = new List<string>();
+        foreach (var exercise in exercises)
+        {
+            var cell = run.Cells.Single(c => c.CellNumber == exercise.CellNumber);
+            if (NotebookSolutions.Verdict(cell.Text) != ExerciseVerdict.NotAttempted)
+                problems.Add($"cell {exercise.CellNumber} ({exercise.Key}) as committed: expected 'Not attempted yet', got: {cell.Text.Trim()}");
+        }
+        var after = run.AfterCells ?? [];
+        Assert.Equal(trials.Count, after.Count);
+        for (int i = 0; i < trials.Count; i++)
+        {
+            var (trial, outcome) = (trials[i], after[i]);
+            output.WriteLine($"{trial.Label}: {outcome.Text.Trim()}");
+            var verdict = NotebookSolutions.Verdict(outcome.Text);
+            if (outcome.Error is not null)
+                problems.Add($"{trial.Label}: the cell failed: {outcome.Error}");
+            else if (verdict != trial.Expected)
+                problems.Add($"{trial.Label}: expected {trial.Expected}, the check printed: {outcome.Text.Trim()}");
+            else if (trial.Fragment is { } fragment && !outcome.Text.Contains(fragment, StringComparison.Ordinal))
+                problems.Add($"{trial.Label}: the check rejected it but did not say \"{fragment}\"; it printed: {outcome.Text.Trim()}");
+        }
+        Assert.True(problems.Count == 0, $"{name}: {problems.Count} exercise check(s) did not behave:{Environment.NewLine}{string.Join(Environment.NewLine, problems)}");
     }
 
     /// <summary>Each text/html output of an executed notebook, with its cell's number.</summary>

@@ -8,17 +8,18 @@ namespace Notebooks.Tests;
 /// commands (kd, dotnet run) as child processes.</summary>
 static class NotebookProcess
 {
-    public sealed record Result(int ExitCode, string Log, TimeSpan Elapsed);
+    public sealed record Result(int ExitCode, string Log, TimeSpan Elapsed, NotebookRunResult? Run = null);
 
     /// <summary>Runs <paramref name="notebook"/> in the real kernel (quick mode by default); the log holds a line per cell
     /// and, on failure, the line <c>FAILURE notebook: cell N (code cell M) failed: ...</c>.</summary>
-    public static Result Run(string notebook, string? executedPath, bool quick = true, TimeSpan? cellTimeout = null)
+    /// <param name="afterCells">Code to submit to the same kernel after the notebook (see <see cref="NotebookRunOptions.AfterCells"/>).</param>
+    public static Result Run(string notebook, string? executedPath, bool quick = true, TimeSpan? cellTimeout = null, IReadOnlyList<string>? afterCells = null)
     {
         var log = new StringWriter();
         var clock = Stopwatch.StartNew();
-        var options = new NotebookRunOptions { Quick = quick, ExecutedPath = executedPath, CellTimeout = cellTimeout ?? TimeSpan.FromMinutes(15) };
-        int code = NotebookProgress.RunAsync(notebook, options, log).GetAwaiter().GetResult();
-        return new Result(code, log.ToString(), clock.Elapsed);
+        var options = new NotebookRunOptions { Quick = quick, ExecutedPath = executedPath, CellTimeout = cellTimeout ?? TimeSpan.FromMinutes(15), AfterCells = afterCells ?? [] };
+        var (code, run) = NotebookProgress.RunWithResultAsync(notebook, options, log).GetAwaiter().GetResult();
+        return new Result(code, log.ToString(), clock.Elapsed, run);
     }
 
     /// <summary>Runs <paramref name="start"/> (with redirected output) and collects its standard output and error as they

@@ -61,8 +61,41 @@ public class NotebooksCommandTests(ITestOutputHelper output)
         Assert.Contains("plotly.js v", html);                           // plotly.js itself, embedded: works offline
         Assert.Contains("window.requirejs = function", html);
         Assert.Contains("<table", html);                                // the class-count DataFrame
-        Assert.Contains("Correct: batch size 32 in quick mode.", html);
+        Assert.Contains("Not attempted yet: replace 0 with a call to KdEnvironment.Pick", html); // the exercise's stub
         Assert.DoesNotContain("class=\"nb-output nb-error\"", html);
+    }
+
+    /// <summary>A teacher's two ways to show the solutions: <c>solve</c> writes copies elsewhere whose library paths
+    /// still resolve (the copy runs in the kernel and its check says "Correct"), and <c>run --solutions</c> executes
+    /// them in place; neither changes the notebook.</summary>
+    [Fact]
+    public void Solve_writes_runnable_copies_with_the_solutions_and_run_solutions_executes_them()
+    {
+        LibraryBuild.EnsureCurrent();
+        var notebook = Path.Combine(NotebookFiles.Directory, "00-setup.ipynb");
+        var original = File.ReadAllText(notebook);
+        var solved = TestFolder("notebooks-solve");
+        var (code, log) = Kd("notebooks", "solve", "00", "--out", solved);
+        output.WriteLine(log);
+        Assert.True(code == 0, log);
+        Assert.Contains("(1 exercise(s) solved)", log);
+        var copy = Path.Combine(solved, "00-setup.ipynb");
+        Assert.Contains("int batchSize = KdEnvironment.Pick(full: 256, quick: 32);", File.ReadAllText(copy));
+        Assert.Contains("#load \\\"../../../lib/LibraryBuild.csx\\\"", File.ReadAllText(copy)); // three folders below the root, not one
+
+        var executedFolder = TestFolder("notebooks-solve-run");
+        (code, log) = Kd("notebooks", "run", copy, "--quick", "--out", executedFolder);
+        output.WriteLine(log);
+        Assert.True(code == 0, log);
+        Assert.Contains("Correct: batch size 32 in quick mode.", File.ReadAllText(Path.Combine(executedFolder, "00-setup.html")));
+
+        var ran = TestFolder("notebooks-run-solutions");
+        (code, log) = Kd("notebooks", "run", "00", "--solutions", "--quick", "--out", ran);
+        output.WriteLine(log);
+        Assert.True(code == 0, log);
+        Assert.Contains("00-setup (quick mode, with the solutions)", log);
+        Assert.Contains("Correct: batch size 32 in quick mode.", File.ReadAllText(Path.Combine(ran, "00-setup.html")));
+        Assert.Equal(original, File.ReadAllText(notebook));
     }
 
     [Fact]
@@ -136,7 +169,7 @@ public class NotebooksCommandTests(ITestOutputHelper output)
         Assert.True(code == 0, log);
         Assert.Contains("quick mode                    on (KD_QUICK=1)", log);
         Assert.Contains("train: images 2000×1×28×28", log);
-        Assert.Contains("Correct: batch size 32 in quick mode.", log);
+        Assert.Contains("Not attempted yet: replace 0 with a call to KdEnvironment.Pick", log);
         Assert.Matches(@"\[chart\] .*00-setup\.output.02-chart\.html", log);
         Assert.Contains("T-shirt/top", log); // the table, printed as text
         var chart = File.ReadAllText(Path.Combine(outputs, "02-chart.html"));
