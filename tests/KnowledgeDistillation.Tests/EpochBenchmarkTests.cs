@@ -38,3 +38,43 @@ public class EpochBenchmarkTests
         Assert.Throws<ArgumentException>(() => EpochTimes.Median([]));
     }
 }
+
+/// <summary>The training profile (kd benchmark's per-method epochs and the step profile by layer) runs on a tiny slice
+/// and reports what it says it does; the figures themselves are for kd benchmark, not for assertions.</summary>
+public class TrainingProfileTests
+{
+    [Fact]
+    public void Method_epochs_pair_each_method_with_the_plain_epochs_of_the_same_rounds()
+    {
+        using var train = FashionMnist.Load(Split.Train, limit: 256);
+        using var test = FashionMnist.Load(Split.Test, limit: 64);
+        TorchSharp.torch.manual_seed(0);
+        var teacher = KnowledgeDistillation.Models.SmallCnn.Teacher();
+        var times = TrainingProfile.MeasureMethods(train, test, teacher, rounds: 2, methods: [DistillationMethod.Kd, DistillationMethod.Rkd]);
+        Assert.Equal(["kd", "rkd"], times.Select(t => t.Method));
+        foreach (var t in times)
+        {
+            Assert.Equal(2, t.Seconds.Count);
+            Assert.Same(times[0].PlainSeconds, t.PlainSeconds);
+            Assert.All(t.Seconds.Concat(t.PlainSeconds), s => Assert.True(s > 0));
+            Assert.Equal(t.Seconds.Min() / t.PlainSeconds.Min(), t.Ratio, 1e-12);
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => TrainingProfile.MeasureMethods(train, test, teacher, rounds: 0));
+    }
+
+    [Fact]
+    public void Step_profile_names_every_layer_of_the_student_in_forward_order_with_its_output_shape()
+    {
+        using var train = FashionMnist.Load(Split.Train, limit: 256);
+        TorchSharp.torch.manual_seed(0);
+        var student = KnowledgeDistillation.Models.SmallCnn.Student();
+        var profile = TrainingProfile.ProfileStep(student, train, batchSize: 32, repeats: 2);
+        Assert.Equal(student.named_children().Select(c => c.name), profile.Layers.Select(l => l.Layer));
+        Assert.Equal("32×8×28×28", profile.Layers.Single(l => l.Layer == "conv1").Output);
+        Assert.Equal("MaxPool2d", profile.Layers.Single(l => l.Layer == "pool1").Kind);
+        Assert.Equal("32×10", profile.Layers[^1].Output);
+        Assert.All(profile.Layers, l => Assert.True(l.ForwardMs >= 0 && l.BackwardMs >= 0));
+        Assert.True(profile.StepMs > 0 && profile.ForwardMs > 0 && profile.BackwardMs > 0 && profile.OptimizerMs > 0 && profile.BatchMs >= 0);
+        Assert.Equal(32, profile.BatchSize);
+    }
+}
