@@ -31,6 +31,12 @@ static class ReproduceCommand
         var alpha = new Option<double?>("--alpha") { Description = $"Soft-term weight for kd and kd+rkd (default {ReproductionSettings.Full.Method.Alpha})." };
         var lr = new Option<double?>("--lr") { Description = $"Learning rate (default {ReproductionSettings.Full.Training.LearningRate})." };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs of every student run, in both regimes (default: the preset's, printed at the start)." };
+        var cacheDir = new Option<string?>("--cache") { Description = "The folder of finished runs to reuse and add to; artifacts/run-cache when omitted." };
+        var noCache = new Option<bool>("--no-cache")
+        {
+            Description = "Train every run again instead of reusing finished runs from artifacts/run-cache (runs with the same settings, seed, teacher, data, code, " +
+                          "device and thread count give the same bits, so they are reused by default); the new results replace the stored ones.",
+        };
         T.Validators.Add(r => { if (r.GetValueOrDefault<double?>() is { } v && !(v > 0 && double.IsFinite(v))) r.AddError("--T must be a finite number > 0."); });
         alpha.Validators.Add(r => { if (r.GetValueOrDefault<double?>() is { } v && !(v is >= 0 and <= 1)) r.AddError("--alpha must be in [0, 1]."); });
         lr.Validators.Add(r => { if (r.GetValueOrDefault<double?>() is { } v && !(v > 0 && double.IsFinite(v))) r.AddError("--lr must be > 0."); });
@@ -40,7 +46,7 @@ static class ReproduceCommand
             "Run the experiment table: the teacher, the student from scratch and the student with each distillation method, " +
             "with all labels and with 1,000 labels, over several seeds; print it and write results.csv, results.md and results.html.")
         {
-            quick, retrain, teacher, teacherDir, output, seeds, device, methods, T, alpha, lr, epochs,
+            quick, retrain, teacher, teacherDir, output, seeds, device, methods, T, alpha, lr, epochs, cacheDir, noCache,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
@@ -85,6 +91,12 @@ static class ReproduceCommand
             Console.WriteLine();
 
             int total = settings.Regimes.Count * settings.Seeds.Count * (settings.Methods.Count + 1), done = 0;
+            var cache = parse.GetValue(cacheDir) is { } chosen ? new RunCache(chosen)
+                : RunCache.Default ?? new RunCache(Path.Combine(Directory.GetCurrentDirectory(), "artifacts", "run-cache"));
+            if (parse.GetValue(noCache)) cache = new RunCache(cache.Directory) { Reuse = false };
+            Console.WriteLine(parse.GetValue(noCache)
+                ? $"  --no-cache: every run is trained; results are stored in {cache.Directory}"
+                : $"  finished runs are reused from {cache.Directory} (--no-cache trains them again)");
             var report = Reproduction.Run(teacherModel, teacherLabel, train, test, settings, row =>
             {
                 if (row.Method == Reproduction.Teacher)
@@ -94,8 +106,10 @@ static class ReproduceCommand
                 }
                 done++;
                 Console.WriteLine($"[{done,3}/{total}] {row.Regime,-13} {row.Method,-7} seed {row.Seed}  accuracy {row.Accuracy:P2}  ECE {row.Ece:F4}  " +
-                                  $"{row.Seconds,5:F1} s  (elapsed {clock.Elapsed:mm\\:ss})");
-            }, teacherImages: teacherImages);
+                                  (row.Reused ? $"reused (trained in {row.Seconds:F1} s)" : $"{row.Seconds,5:F1} s") + $"  (elapsed {clock.Elapsed:mm\\:ss})");
+            }, teacherImages: teacherImages, cache: cache);
+            int reused = report.Rows.Count(r => r.Reused);
+            Console.WriteLine($"{reused} of {total} runs reused from {cache.Directory}, {total - reused} trained");
 
             var files = Reproduction.Save(report, outDir);
             Console.WriteLine();

@@ -82,8 +82,10 @@ public sealed record ReproductionSettings
 /// <param name="Accuracy">Test accuracy, 0 to 1.</param>
 /// <param name="Loss">Test cross entropy.</param>
 /// <param name="Ece">Test expected calibration error.</param>
-/// <param name="Seconds">Wall time of the run (training and its evaluations).</param>
-public sealed record ReproductionRow(string Regime, int Images, string Method, long Seed, double Accuracy, double Loss, double Ece, double Seconds);
+/// <param name="Seconds">Wall time of the run (training and its evaluations); for a reused run, the time it took when it
+/// was trained.</param>
+/// <param name="Reused">True when the run was read from a <see cref="RunCache"/> instead of trained.</param>
+public sealed record ReproductionRow(string Regime, int Images, string Method, long Seed, double Accuracy, double Loss, double Ece, double Seconds, bool Reused = false);
 
 /// <summary>The runs of one regime and method, summarised over seeds.</summary>
 /// <param name="Regime">The regime's name.</param>
@@ -168,8 +170,11 @@ public static class Reproduction
     /// <param name="finished">Called after each run with its row (for progress lines).</param>
     /// <param name="cancellation">Cancels between batches.</param>
     /// <param name="teacherImages">How many training images the teacher saw, for its rows; <paramref name="train"/>'s count when null.</param>
+    /// <param name="cache">Where finished runs are stored and looked up (see <see cref="RunCache"/>); every run is trained
+    /// when null.</param>
     public static ReproductionReport Run(FeatureModel teacher, string teacherName, LabelledImages train, LabelledImages test,
-        ReproductionSettings settings, Action<ReproductionRow>? finished = null, CancellationToken cancellation = default, int? teacherImages = null)
+        ReproductionSettings settings, Action<ReproductionRow>? finished = null, CancellationToken cancellation = default, int? teacherImages = null,
+        RunCache? cache = null)
     {
         ArgumentNullException.ThrowIfNull(teacher);
         ArgumentNullException.ThrowIfNull(train);
@@ -196,6 +201,11 @@ public static class Reproduction
         teacherResult = Evaluator.Evaluate(teacher, testOnDevice);
         var callbacks = new TrainingCallbacks { Cancellation = cancellation };
 
+        // What a run's cache key depends on besides its own settings: the teacher's weights and the data, by value.
+        string? teacherPrint = cache is null ? null : RunCache.Fingerprint(teacher);
+        string? trainPrint = cache is null ? null : RunCache.Fingerprint(train);
+        string? testPrint = cache is null ? null : RunCache.Fingerprint(testSet);
+
         foreach (var regime in settings.Regimes)
         {
             Add(new ReproductionRow(regime.Name, teacherImages ?? train.Count, Teacher, -1, teacherResult.Accuracy, teacherResult.Loss, teacherResult.Ece, teacherClock.Elapsed.TotalSeconds));
@@ -204,26 +214,43 @@ public static class Reproduction
                 using var subset = regime.Images is { } k && k < train.Count ? train.BalancedSubset(k, seed) : null;
                 using var data = (subset ?? train).To(device);
                 var options = settings.Training with { Epochs = regime.Epochs, Seed = seed, CheckpointPath = null, Resume = false };
-                // One teacher pass per subset, shared by every method (its outputs do not depend on the method).
-                using var shared = options.CacheTeacherOutputs && settings.Methods.Count > 0
-                    ? SharedTeacherOutputs(teacher, settings, data, device, options.EvaluationBatchSize)
-                    : null;
-
-                var runClock = Stopwatch.StartNew();
-                var scratch = NewStudent(settings.Student, seed);
-                var result = Trainer.Train(scratch, data, testOnDevice, options, callbacks);
-                Add(Row(regime, data.Count, Scratch, seed, result, runClock));
-                scratch.Dispose();
-
-                foreach (var method in settings.Methods)
+                // One teacher pass per subset, shared by every method (its outputs do not depend on the method); computed
+                // only when a method has to be trained.
+                TeacherOutputs? shared = null;
+                try
                 {
-                    runClock.Restart();
-                    var student = NewStudent(settings.Student, seed);
-                    var objective = DistillationMethods.Build(method, student, teacher, settings.Method);
-                    result = Trainer.Distill(student, teacher, objective, data, testOnDevice, options, callbacks, shared);
-                    Add(Row(regime, data.Count, DistillationMethods.Name(method), seed, result, runClock));
-                    student.Dispose();
-                    foreach (var term in objective.Terms) term.Trainable?.Dispose();
+                    foreach (var method in settings.Methods.Select(m => (DistillationMethod?)m).Prepend(null))
+                    {
+                        string name = method is { } m0 ? DistillationMethods.Name(m0) : Scratch;
+                        // The scratch student does not see the teacher, so its key leaves the teacher out: it is reused across teachers.
+                        string? description = cache is null ? null
+                            : RunCache.Describe(name, settings, regime, seed, options, method is null ? "none (labels only)" : teacherPrint!, trainPrint!, testPrint!);
+                        if (description is not null && cache!.TryGet(RunCache.Key(description)) is { } stored)
+                        {
+                            Add(stored);
+                            continue;
+                        }
+                        var runClock = Stopwatch.StartNew();
+                        var student = NewStudent(settings.Student, seed);
+                        TrainingResult result;
+                        if (method is not { } m)
+                            result = Trainer.Train(student, data, testOnDevice, options, callbacks);
+                        else
+                        {
+                            if (shared is null && options.CacheTeacherOutputs)
+                                shared = SharedTeacherOutputs(teacher, settings, data, device, options.EvaluationBatchSize);
+                            using var objective = DistillationMethods.Build(m, student, teacher, settings.Method);
+                            result = Trainer.Distill(student, teacher, objective, data, testOnDevice, options, callbacks, shared);
+                        }
+                        var row = Row(regime, data.Count, name, seed, result, runClock);
+                        if (description is not null) cache!.Put(RunCache.Key(description), description, row, result.History);
+                        Add(row);
+                        student.Dispose();
+                    }
+                }
+                finally
+                {
+                    shared?.Dispose();
                 }
             }
         }
