@@ -124,9 +124,10 @@ public class DistillCliTests(ThrowawayTeacher teacher) : IClassFixture<Throwaway
     {
         using var dir = new TempDirectory();
         var (code, output) = Kd("reproduce", "--quick", "--seeds", "1", "--methods", "kd", "--epochs", "1", "--device", "cpu",
-            "--teacher-dir", teacher.Directory, "--out", dir.Path);
+            "--teacher-dir", teacher.Directory, "--out", dir.Path, "--cache", dir.File("cache"));
         Assert.True(code == 0, output);
-        Assert.Contains("[  4/4]", output);      // 2 regimes × (scratch + kd) × 1 seed, one line per run
+        Assert.Contains("[  4/4]", output);
+        Assert.Contains("0 of 4 runs reused", output);      // 2 regimes × (scratch + kd) × 1 seed, one line per run
         Assert.Matches(@"1,000 labels\s+1,000 kd\s+1", output); // the printed table
         Assert.Contains("57.0%", output);
         Assert.True(File.Exists(dir.File("results.csv")));
