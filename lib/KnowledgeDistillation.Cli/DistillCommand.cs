@@ -38,21 +38,27 @@ static class DistillCommand
         var training = new TrainingOptionGroup(epochs: 10, learningRate: 5e-3);
         var output = new Option<string?>("--out") { Description = "Folder for history.csv, student.bin and summary.json; artifacts/distill/METHOD when omitted." };
         var noCache = new Option<bool>("--no-cache") { Description = "Run the teacher on every batch instead of caching its outputs once (same result, slower; for experiments with augmentation)." };
+        var checkpoint = new Option<string?>("--checkpoint")
+        {
+            Description = "The checkpoint written after every epoch (the student, a FitNets regressor, the optimiser, the generators); a run started again with the same " +
+                          "arguments resumes from it and ends as an uninterrupted run would. Deleted when the run finishes. Default: checkpoint.ckpt in --out.",
+        };
         var command = new Command("distill", "Distil a pretrained teacher into a fresh student with one method, and save the student, its history and a summary.")
         {
             method, teacher, teacherDir, student, T, alpha, weight,
         };
         foreach (var option in training.All) command.Options.Add(option);
-        foreach (var option in new Option[] { output, noCache }) command.Options.Add(option);
+        foreach (var option in new Option[] { output, noCache, checkpoint }) command.Options.Add(option);
         command.SetAction(parse => Cli.Guard(() =>
         {
             var m = DistillationMethods.Parse(parse.GetValue(method)!);
             var settings = new MethodSettings { T = parse.GetValue(T), Alpha = parse.GetValue(alpha), FeatureWeight = parse.GetValue(weight) };
             if (m == DistillationMethod.Kd && settings.FeatureWeight is not null)
                 throw new ArgumentException("--weight does not apply to --method kd: its soft term is weighted by --alpha.");
-            var options = (training.Read(parse) with { CacheTeacherOutputs = !parse.GetValue(noCache) }).Validate();
-            string studentName = parse.GetValue(student)!;
             string outDir = parse.GetValue(output) ?? Path.Combine(RepoPaths.Root ?? Directory.GetCurrentDirectory(), "artifacts", "distill", DistillationMethods.Name(m).Replace('+', '-'));
+            string checkpointPath = Path.GetFullPath(parse.GetValue(checkpoint) ?? Path.Combine(outDir, "checkpoint.ckpt"));
+            var options = (training.Read(parse) with { CacheTeacherOutputs = !parse.GetValue(noCache), CheckpointPath = checkpointPath, Resume = true }).Validate();
+            string studentName = parse.GetValue(student)!;
             var resolved = Devices.Resolve(options.Device);
 
             var (teacherModel, manifest) = Pretrained.Load(parse.GetValue(teacher)!, parse.GetValue(teacherDir), resolved);
@@ -67,9 +73,12 @@ static class DistillCommand
                                     $"on {train.Count:N0} images, {options.Epochs} epochs, device {resolved}");
             Console.Error.WriteLine($"method {DistillationMethods.Name(m)}: {DistillationMethods.Describe(objective)}" +
                                     (m is DistillationMethod.Kd or DistillationMethod.KdRkd ? $" (T = {settings.T.ToString(CultureInfo.InvariantCulture)})" : ""));
+            if (File.Exists(checkpointPath))
+                Console.Error.WriteLine($"resuming after epoch {Checkpoint.ReadState(checkpointPath).Epoch} from {checkpointPath}");
             var clock = Stopwatch.StartNew();
             var progress = new ConsoleProgress(DistillationMethods.Name(m));
             var result = Trainer.Distill(network, teacherModel, objective, train, test, options, new TrainingCallbacks { Progress = progress.Report });
+            File.Delete(checkpointPath); // the run is finished: what follows is written from its result
 
             Directory.CreateDirectory(outDir);
             DataFrame.SaveCsv(result.ToDataFrame(), Path.Combine(outDir, "history.csv"), cultureInfo: CultureInfo.InvariantCulture);

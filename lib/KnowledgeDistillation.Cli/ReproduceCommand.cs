@@ -106,7 +106,8 @@ static class ReproduceCommand
                 }
                 done++;
                 Console.WriteLine($"[{done,3}/{total}] {row.Regime,-13} {row.Method,-7} seed {row.Seed}  accuracy {row.Accuracy:P2}  ECE {row.Ece:F4}  " +
-                                  (row.Reused ? $"reused (trained in {row.Seconds:F1} s)" : $"{row.Seconds,5:F1} s") + $"  (elapsed {clock.Elapsed:mm\\:ss})");
+                                  (row.Reused ? $"reused (trained in {row.Seconds:F1} s)" : $"{row.Seconds,5:F1} s") +
+                                  (row.ResumedFromEpoch > 0 ? $", resumed after epoch {row.ResumedFromEpoch}" : "") + $"  (elapsed {clock.Elapsed:mm\\:ss})");
             }, teacherImages: teacherImages, cache: cache);
             int reused = report.Rows.Count(r => r.Reused);
             Console.WriteLine($"{reused} of {total} runs reused from {cache.Directory}, {total - reused} trained");

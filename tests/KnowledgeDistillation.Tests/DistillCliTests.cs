@@ -119,6 +119,53 @@ public class DistillCliTests(ThrowawayTeacher teacher) : IClassFixture<Throwaway
         Assert.Equal(root.GetProperty("test_accuracy").GetDouble(), Evaluator.Evaluate(student, test).Accuracy, 1e-9);
     }
 
+    /// <summary><c>kd distill</c> killed after its first epochs (SIGKILL, the process tree), then run again with the same
+    /// arguments: it resumes from its checkpoint (student, FitNets regressor, optimiser, generators) and ends with the
+    /// uninterrupted run's history and weights.</summary>
+    [Fact]
+    public void A_killed_kd_distill_resumes_from_its_checkpoint_and_ends_like_an_uninterrupted_run()
+    {
+        using var dir = new TempDirectory();
+        string[] Args(string output) => ["distill", "--method", "fitnet", "--teacher-dir", teacher.Directory, "--subset", "2000", "--epochs", "8",
+            "--batch-size", "50", "--device", "cpu", "--out", output];
+        var (code, reference) = Kd(Args(dir.File("whole")));
+        Assert.True(code == 0, reference);
+        Assert.False(File.Exists(dir.File("whole/checkpoint.ckpt")), "a finished run leaves no checkpoint");
+
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Repo.Root };
+        foreach (var a in (string[])[Path.Combine(AppContext.BaseDirectory, "kd.dll"), .. Args(dir.File("killed"))]) start.ArgumentList.Add(a);
+        var checkpoint = dir.File("killed/checkpoint.ckpt");
+        using (var process = Process.Start(start)!)
+        {
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(checkpoint))
+            {
+                Assert.False(process.HasExited, "kd distill finished before it could be killed");
+                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(5), "no checkpoint appeared in 5 minutes");
+                Thread.Sleep(5);
+            }
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+        Assert.False(File.Exists(dir.File("killed/student.bin")));
+
+        var (again, resumed) = Kd(Args(dir.File("killed")));
+        Assert.True(again == 0, resumed);
+        Assert.Matches(@"resuming after epoch [1-7] from ", resumed);
+        Assert.False(File.Exists(checkpoint));
+        Assert.Equal(File.ReadAllLines(dir.File("whole/history.csv")).Select(WithoutSeconds), File.ReadAllLines(dir.File("killed/history.csv")).Select(WithoutSeconds));
+        Assert.Equal(File.ReadAllBytes(dir.File("whole/student.bin")), File.ReadAllBytes(dir.File("killed/student.bin")));
+    }
+
+    /// <summary>A history.csv line without the columns that measure time and memory (they differ from run to run).</summary>
+    static string WithoutSeconds(string line)
+    {
+        var cells = line.Split(',');
+        return string.Join(",", cells.Where((_, i) => i is not (7 or 8)));
+    }
+
     [Fact]
     public void Reproduce_runs_a_small_table_and_writes_its_files()
     {

@@ -137,6 +137,50 @@ public class RunCacheTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(Runs(dir.File("out-uninterrupted")), Runs(dir.File("out")));
     }
 
+    /// <summary>A <c>kd reproduce</c> killed in the middle of a FitNets run (after the scratch run, once the FitNets run has
+    /// checkpointed an epoch): run again, it reuses the scratch run, resumes the FitNets run (student, regressor,
+    /// optimiser) from its checkpoint, and ends with the uninterrupted table.</summary>
+    [Fact]
+    public void A_kd_reproduce_killed_inside_a_run_resumes_that_run_from_its_last_epoch()
+    {
+        using var dir = new TempDirectory();
+        string[] args = ["reproduce", "--quick", "--methods", "fitnet", "--seeds", "1", "--epochs", "6", "--device", "cpu"];
+        string[] Args(string cache, string output) => [.. args, "--cache", cache, "--out", output];
+        var (code, reference) = KdProcess.Run(TimeSpan.FromMinutes(5), Args(dir.File("cache-uninterrupted"), dir.File("out-uninterrupted")));
+        Assert.True(code == 0, reference);
+
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Repo.Root };
+        foreach (var a in (string[])[Path.Combine(AppContext.BaseDirectory, "kd.dll"), .. Args(dir.File("cache"), dir.File("out"))]) start.ArgumentList.Add(a);
+        int finished = 0;
+        using (var process = Process.Start(start)!)
+        {
+            process.OutputDataReceived += (_, e) => { if (e.Data is { } line && line.StartsWith("[  ", StringComparison.Ordinal)) Interlocked.Increment(ref finished); };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            var clock = Stopwatch.StartNew();
+            // The scratch run has finished and the FitNets run has written its first epoch's checkpoint.
+            while (!(Volatile.Read(ref finished) == 1 && Directory.Exists(dir.File("cache")) && Directory.GetFiles(dir.File("cache"), "*.ckpt").Length == 1))
+            {
+                Assert.False(process.HasExited, "kd reproduce finished before it could be killed inside the FitNets run");
+                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(5), "no checkpoint of the FitNets run appeared in 5 minutes");
+                Thread.Sleep(5);
+            }
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+        Assert.Single(Directory.GetFiles(dir.File("cache"), "*.json"));
+
+        var (again, resumed) = KdProcess.Run(TimeSpan.FromMinutes(5), Args(dir.File("cache"), dir.File("out")));
+        output.WriteLine(resumed);
+        Assert.True(again == 0, resumed);
+        Assert.Matches(@"\[  1/4\] all labels +scratch .*reused", resumed);
+        Assert.Matches(@"\[  2/4\] all labels +fitnet .*resumed after epoch [1-5]\b", resumed);
+        Assert.Equal(Table(reference), Table(resumed));
+        static IEnumerable<string> Runs(string folder) => File.ReadAllLines(Path.Combine(folder, "results.csv")).Select(l => l[..l.LastIndexOf(',')]);
+        Assert.Equal(Runs(dir.File("out-uninterrupted")), Runs(dir.File("out")));
+        Assert.Empty(Directory.GetFiles(dir.File("cache"), "*.ckpt")); // a stored run leaves no checkpoint behind
+    }
+
     /// <summary>The summary table kd reproduce prints after its progress lines.</summary>
     static string Table(string output)
     {

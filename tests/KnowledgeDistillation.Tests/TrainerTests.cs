@@ -77,6 +77,60 @@ public class TrainerTests
         Assert.Equal(whole.Final.Loss, resumed.Final.Loss);
     }
 
+    /// <summary>A FitNets run trains a regressor besides the student. The checkpoint used to hold the student and the
+    /// optimiser only, so a resumed run went on with a fresh regressor and ended elsewhere.</summary>
+    [Fact]
+    public void An_interrupted_and_resumed_distillation_restores_the_regressor_and_ends_exactly_like_an_uninterrupted_one()
+    {
+        using var dir = new TempDirectory();
+        manual_seed(0);
+        var teacher = SmallCnn.Teacher();
+        var options = Quick(3) with { Optimizer = OptimizerKind.Adam, LearningRate = 5e-3, EvaluateEveryEpoch = false };
+        (TrainingResult Result, Tensor[] Regressor) Distil(TrainingOptions o, TrainingCallbacks? callbacks, long initSeed)
+        {
+            manual_seed(initSeed); // the student's and the regressor's initial weights
+            var student = SmallCnn.Student();
+            using var objective = DistillationMethods.Build(DistillationMethod.FitNet, student, teacher, new MethodSettings());
+            var result = Trainer.Distill(student, teacher, objective, TrainSlice.Value, TestSlice.Value, o, callbacks);
+            return (result, [.. objective.parameters().Select(p => p.detach().clone())]);
+        }
+        var (whole, wholeRegressor) = Distil(options, null, 0);
+        Assert.NotEmpty(wholeRegressor);
+
+        var resumable = options with { CheckpointPath = dir.File("fitnet.ckpt"), Resume = true };
+        using var cancel = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() => Distil(resumable,
+            new TrainingCallbacks { Cancellation = cancel.Token, Progress = p => { if (p.Completed?.Epoch == 2) cancel.Cancel(); } }, 0));
+        // A fresh process builds a fresh student and regressor (other initial weights here): the checkpoint must override both.
+        var (resumed, resumedRegressor) = Distil(resumable, null, 99);
+        Assert.Equal(whole.History.Select(Metrics), resumed.History.Select(Metrics));
+        Assert.Equal(whole.Final.Accuracy, resumed.Final.Accuracy);
+        Assert.Equal(whole.Final.Loss, resumed.Final.Loss);
+        Assert.All(wholeRegressor.Zip(resumedRegressor), p => Assert.True(p.First.equal(p.Second).all().item<bool>(), "the regressor's weights differ"));
+    }
+
+    [Fact]
+    public void A_checkpoint_without_the_regressor_is_refused_by_a_run_with_one_and_the_other_way_round()
+    {
+        using var dir = new TempDirectory();
+        manual_seed(0);
+        var student = SmallCnn.Student();
+        using var regressor = nn.Linear(2, 2);
+        using var shuffle = new Generator(1);
+        var state = new Checkpoint.State(1, [], "f");
+        var plain = dir.File("plain.ckpt");
+        Checkpoint.Save(plain, student, optim.Adam(student.parameters(), 1e-3), shuffle, state);
+        var withRegressor = optim.Adam(student.parameters().Concat(regressor.parameters()), 1e-3);
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(plain, student, withRegressor, shuffle, "f", [.. regressor.parameters()]));
+        Assert.Contains("holds 0 trainable parameter(s) besides the model's, but this run has 2", e.Message);
+
+        var both = dir.File("both.ckpt");
+        Checkpoint.Save(both, student, withRegressor, shuffle, state, [.. regressor.parameters()]);
+        e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(both, student, optim.Adam(student.parameters(), 1e-3), shuffle, "f"));
+        Assert.Contains("holds 2 trainable parameter(s) besides the model's, but this run has 0", e.Message);
+        Assert.Equal(1, Checkpoint.Load(both, student, withRegressor, shuffle, "f", [.. regressor.parameters()]).Epoch);
+    }
+
     [Fact]
     public void A_run_that_evaluates_only_at_the_end_checkpoints_its_NaN_test_metrics_and_resumes()
     {

@@ -85,7 +85,10 @@ public sealed record ReproductionSettings
 /// <param name="Seconds">Wall time of the run (training and its evaluations); for a reused run, the time it took when it
 /// was trained.</param>
 /// <param name="Reused">True when the run was read from a <see cref="RunCache"/> instead of trained.</param>
-public sealed record ReproductionRow(string Regime, int Images, string Method, long Seed, double Accuracy, double Loss, double Ece, double Seconds, bool Reused = false);
+/// <param name="ResumedFromEpoch">The epoch a run continued from when it resumed a killed run's checkpoint
+/// (<see cref="RunCache.CheckpointPath"/>); 0 when it started from scratch.</param>
+public sealed record ReproductionRow(string Regime, int Images, string Method, long Seed, double Accuracy, double Loss, double Ece, double Seconds,
+    bool Reused = false, int ResumedFromEpoch = 0);
 
 /// <summary>The runs of one regime and method, summarised over seeds.</summary>
 /// <param name="Regime">The regime's name.</param>
@@ -232,18 +235,26 @@ public static class Reproduction
                         }
                         var runClock = Stopwatch.StartNew();
                         var student = NewStudent(settings.Student, seed);
+                        // With a cache, the run checkpoints every epoch and resumes a killed run's checkpoint.
+                        string? checkpoint = description is null ? null : cache!.CheckpointPath(RunCache.Key(description));
+                        int resumedFrom = checkpoint is not null && File.Exists(checkpoint) ? Checkpoint.ReadState(checkpoint).Epoch : 0;
+                        var runOptions = checkpoint is null ? options : options with { CheckpointPath = checkpoint, Resume = true };
                         TrainingResult result;
                         if (method is not { } m)
-                            result = Trainer.Train(student, data, testOnDevice, options, callbacks);
+                            result = Trainer.Train(student, data, testOnDevice, runOptions, callbacks);
                         else
                         {
                             if (shared is null && options.CacheTeacherOutputs)
                                 shared = SharedTeacherOutputs(teacher, settings, data, device, options.EvaluationBatchSize);
                             using var objective = DistillationMethods.Build(m, student, teacher, settings.Method);
-                            result = Trainer.Distill(student, teacher, objective, data, testOnDevice, options, callbacks, shared);
+                            result = Trainer.Distill(student, teacher, objective, data, testOnDevice, runOptions, callbacks, shared);
                         }
-                        var row = Row(regime, data.Count, name, seed, result, runClock);
-                        if (description is not null) cache!.Put(RunCache.Key(description), description, row, result.History);
+                        var row = Row(regime, data.Count, name, seed, result, runClock) with { ResumedFromEpoch = resumedFrom };
+                        if (description is not null)
+                        {
+                            cache!.Put(RunCache.Key(description), description, row, result.History);
+                            File.Delete(checkpoint!);
+                        }
                         Add(row);
                         student.Dispose();
                     }

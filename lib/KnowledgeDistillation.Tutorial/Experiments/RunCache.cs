@@ -25,6 +25,10 @@ namespace KnowledgeDistillation.Experiments;
 /// its runs are shared by tables with different teachers), the training and test data (by value), and the code (the
 /// bytes of both library assemblies, so any rebuild that changes the library misses). A changed input gives another key;
 /// the old entry is left and never read again. Delete the folder to drop them all.</para>
+/// <para><b>A killed run resumes.</b> While a run trains, its checkpoint (<c>key.ckpt</c>: the student, a FitNets
+/// regressor, the optimiser, both generators and the history) is rewritten after every epoch; the same run started
+/// again continues from it and ends with the same bits as an uninterrupted run (the trainer's exact resume), and the
+/// checkpoint is deleted once the run is stored.</para>
 /// <para>An entry is a small JSON file (<c>key.json</c>) with the row, the run's epoch history and the text its key was
 /// made from, written to a temporary file and moved into place, so a process killed while writing leaves no half
 /// entry. An entry that cannot be read counts as missing.</para>
@@ -145,6 +149,10 @@ public sealed class RunCache
     }
 
     string PathOf(string key) => Path.Combine(Directory, key + ".json");
+
+    /// <summary>Where the run of <paramref name="key"/> keeps its checkpoint while it trains (<c>key.ckpt</c>, written after
+    /// every epoch and deleted once the run is stored), so that a killed run resumes from its last finished epoch.</summary>
+    public string CheckpointPath(string key) => Path.Combine(Directory, key + ".ckpt");
 
     static void Append(IncrementalHash sha, string name, Tensor tensor)
     {

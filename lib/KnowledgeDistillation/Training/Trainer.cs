@@ -159,7 +159,7 @@ public static class Trainer
         int start = 1;
         if (options.Resume && options.CheckpointPath is { } resumePath && File.Exists(resumePath))
         {
-            var state = Checkpoint.Load(resumePath, model, optimizer, shuffle, fingerprint);
+            var state = Checkpoint.Load(resumePath, model, optimizer, shuffle, fingerprint, [.. extraParameters]);
             history.AddRange(state.History);
             stepRecords.AddRange(state.Steps);
             start = state.Epoch + 1;
@@ -259,7 +259,7 @@ public static class Trainer
                     names.Select((name, i) => (name, totals[4 + i] / seen)).ToDictionary(t => t.name, t => t.Item2));
                 history.Add(record);
                 if (options.CheckpointPath is { } path)
-                    Checkpoint.Save(path, model, optimizer, shuffle, new Checkpoint.State(epoch, history, fingerprint) { Steps = stepRecords });
+                    Checkpoint.Save(path, model, optimizer, shuffle, new Checkpoint.State(epoch, history, fingerprint) { Steps = stepRecords }, [.. extraParameters]);
                 callbacks.Progress?.Invoke(new TrainingProgress(epoch, epochs, stepsInEpoch, stepsInEpoch, record.TrainLoss, clock.Elapsed, record)
                     { Step = firstStep + stepsInEpoch - 1, Steps = totalSteps });
             }
