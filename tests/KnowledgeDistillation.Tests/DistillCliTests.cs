@@ -132,23 +132,9 @@ public class DistillCliTests(ThrowawayTeacher teacher) : IClassFixture<Throwaway
         Assert.True(code == 0, reference);
         Assert.False(File.Exists(dir.File("whole/checkpoint.ckpt")), "a finished run leaves no checkpoint");
 
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Repo.Root };
-        foreach (var a in (string[])[Path.Combine(AppContext.BaseDirectory, "kd.dll"), .. Args(dir.File("killed"))]) start.ArgumentList.Add(a);
         var checkpoint = dir.File("killed/checkpoint.ckpt");
-        using (var process = Process.Start(start)!)
-        {
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var clock = Stopwatch.StartNew();
-            while (!File.Exists(checkpoint))
-            {
-                Assert.False(process.HasExited, "kd distill finished before it could be killed");
-                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(5), "no checkpoint appeared in 5 minutes");
-                Thread.Sleep(5);
-            }
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-        }
+        using (var process = KdProcess.Start(null, Args(dir.File("killed"))))
+            KdProcess.KillWhen(process, () => File.Exists(checkpoint), TimeSpan.FromMinutes(5), "the first checkpoint appeared");
         Assert.False(File.Exists(dir.File("killed/student.bin")));
 
         var (again, resumed) = Kd(Args(dir.File("killed")));

@@ -105,25 +105,10 @@ public class RunCacheTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(code == 0, reference);
 
         // Start the same table with its own cache, and kill it as soon as two runs have finished.
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Repo.Root };
-        foreach (var a in (string[])[Path.Combine(AppContext.BaseDirectory, "kd.dll"), .. Args(dir.File("cache"), dir.File("out"))]) start.ArgumentList.Add(a);
-        using (var process = Process.Start(start)!)
-        {
-            var finished = 0;
-            using var killed = new ManualResetEventSlim();
-            process.OutputDataReceived += (_, e) =>
-            {
-                if (e.Data is { } line && line.StartsWith("[  ", StringComparison.Ordinal) && Interlocked.Increment(ref finished) == 2)
-                {
-                    process.Kill(entireProcessTree: true);
-                    killed.Set();
-                }
-            };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            Assert.True(killed.Wait(TimeSpan.FromMinutes(5)), "kd reproduce did not finish two runs in 5 minutes");
-            process.WaitForExit();
-        }
+        int finished = 0;
+        using (var process = KdProcess.Start(line => { if (line.StartsWith("[  ", StringComparison.Ordinal)) Interlocked.Increment(ref finished); },
+                   Args(dir.File("cache"), dir.File("out"))))
+            KdProcess.KillWhen(process, () => Volatile.Read(ref finished) >= 2, TimeSpan.FromMinutes(5), "two runs finished");
         Assert.Equal(2, Directory.GetFiles(dir.File("cache"), "*.json").Length);
 
         var (again, resumed) = KdProcess.Run(TimeSpan.FromMinutes(5), Args(dir.File("cache"), dir.File("out")));
@@ -149,25 +134,12 @@ public class RunCacheTests(Xunit.Abstractions.ITestOutputHelper output)
         var (code, reference) = KdProcess.Run(TimeSpan.FromMinutes(5), Args(dir.File("cache-uninterrupted"), dir.File("out-uninterrupted")));
         Assert.True(code == 0, reference);
 
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Repo.Root };
-        foreach (var a in (string[])[Path.Combine(AppContext.BaseDirectory, "kd.dll"), .. Args(dir.File("cache"), dir.File("out"))]) start.ArgumentList.Add(a);
         int finished = 0;
-        using (var process = Process.Start(start)!)
-        {
-            process.OutputDataReceived += (_, e) => { if (e.Data is { } line && line.StartsWith("[  ", StringComparison.Ordinal)) Interlocked.Increment(ref finished); };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var clock = Stopwatch.StartNew();
+        using (var process = KdProcess.Start(line => { if (line.StartsWith("[  ", StringComparison.Ordinal)) Interlocked.Increment(ref finished); },
+                   Args(dir.File("cache"), dir.File("out"))))
             // The scratch run has finished and the FitNets run has written its first epoch's checkpoint.
-            while (!(Volatile.Read(ref finished) == 1 && Directory.Exists(dir.File("cache")) && Directory.GetFiles(dir.File("cache"), "*.ckpt").Length == 1))
-            {
-                Assert.False(process.HasExited, "kd reproduce finished before it could be killed inside the FitNets run");
-                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(5), "no checkpoint of the FitNets run appeared in 5 minutes");
-                Thread.Sleep(5);
-            }
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-        }
+            KdProcess.KillWhen(process, () => Volatile.Read(ref finished) == 1 && Directory.Exists(dir.File("cache")) && Directory.GetFiles(dir.File("cache"), "*.ckpt").Length == 1,
+                TimeSpan.FromMinutes(5), "a checkpoint of the FitNets run appeared");
         Assert.Single(Directory.GetFiles(dir.File("cache"), "*.json"));
 
         var (again, resumed) = KdProcess.Run(TimeSpan.FromMinutes(5), Args(dir.File("cache"), dir.File("out")));

@@ -53,6 +53,35 @@ static class KdProcess
         var (code, stdout, stderr) = DotnetProcess.Run(Repo.Root, timeout, [System.IO.Path.Combine(AppContext.BaseDirectory, "kd.dll"), .. args]);
         return (code, stdout + stderr);
     }
+
+    /// <summary>Starts kd without waiting (to kill it part-way), reading its output as it comes; each line of its standard
+    /// output goes to <paramref name="onLine"/>.</summary>
+    public static Process Start(Action<string>? onLine, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Repo.Root };
+        foreach (var a in (string[])[System.IO.Path.Combine(AppContext.BaseDirectory, "kd.dll"), .. args]) start.ArgumentList.Add(a);
+        var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) => { if (e.Data is { } line) onLine?.Invoke(line); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>Waits until <paramref name="ready"/> holds, then kills <paramref name="process"/> and its children
+    /// (SIGKILL); fails when the process ends first or <paramref name="limit"/> passes.</summary>
+    public static void KillWhen(Process process, Func<bool> ready, TimeSpan limit, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!ready())
+        {
+            Assert.False(process.HasExited, $"kd finished before {what}");
+            Assert.True(clock.Elapsed < limit, $"{what} did not happen in {limit.TotalMinutes:F0} minutes");
+            Thread.Sleep(5);
+        }
+        process.Kill(entireProcessTree: true);
+        process.WaitForExit();
+    }
 }
 
 /// <summary>Assertions on exercise self-checks: a right answer is accepted, a wrong one rejected with a message that

@@ -69,12 +69,7 @@ public static class Checkpoint
     {
         using var stream = File.OpenRead(path);
         using var reader = new BinaryReader(stream, Encoding.UTF8);
-        string magic;
-        try { magic = reader.ReadString(); }
-        catch (EndOfStreamException) { magic = ""; }
-        if (magic != Magic && magic != MagicV1) throw new InvalidDataException($"{path} is not a training checkpoint.");
-        var state = JsonSerializer.Deserialize<State>(reader.ReadString(), Json)
-            ?? throw new InvalidDataException($"{path}: unreadable checkpoint header.");
+        var (magic, state) = ReadHeader(reader, path);
         if (state.Fingerprint != expectedFingerprint)
             throw new InvalidDataException($"{path} was written by a run with other settings ({state.Fingerprint}); this run is {expectedFingerprint}. Delete it or use another path.");
         var rng = ReadBytes(reader);
@@ -104,11 +99,18 @@ public static class Checkpoint
     {
         using var stream = File.OpenRead(path);
         using var reader = new BinaryReader(stream, Encoding.UTF8);
+        return ReadHeader(reader, path).State;
+    }
+
+    /// <summary>The format's magic string and the JSON header.</summary>
+    static (string Magic, State State) ReadHeader(BinaryReader reader, string path)
+    {
         string magic;
         try { magic = reader.ReadString(); }
         catch (EndOfStreamException) { magic = ""; }
         if (magic != Magic && magic != MagicV1) throw new InvalidDataException($"{path} is not a training checkpoint.");
-        return JsonSerializer.Deserialize<State>(reader.ReadString(), Json) ?? throw new InvalidDataException($"{path}: unreadable checkpoint header.");
+        var state = JsonSerializer.Deserialize<State>(reader.ReadString(), Json) ?? throw new InvalidDataException($"{path}: unreadable checkpoint header.");
+        return (magic, state);
     }
 
     static void WriteBytes(BinaryWriter writer, Tensor state)
