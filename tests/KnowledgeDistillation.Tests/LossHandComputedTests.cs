@@ -179,6 +179,48 @@ public class LossHandComputedTests
         Assert.Equal(1.0, cosines[0, 1, 1].item<double>(), Tol);
     }
 
+    /// <summary>The Gram-matrix form of the angle cosines (fast) against the definition's difference vectors: values and
+    /// gradients agree in float64 (random embeddings and an all-zero one, as after a ReLU), values in float32 to rounding.
+    /// Where two embeddings are equal, their difference is zero: both forms give the cosine 0 there, but the difference
+    /// form's gradient goes through <c>F.normalize</c> of a zero vector and comes out of the order of 1/eps = 10¹²,
+    /// while the Gram form gives that direction no gradient.</summary>
+    [Fact]
+    public void RKD_angle_cosines_from_the_Gram_matrix_match_the_difference_vectors_with_their_gradients()
+    {
+        using var generator = new TorchSharp.torch.Generator(5);
+        var e = TorchSharp.torch.randn(9, 6, dtype: TorchSharp.torch.ScalarType.Float64, generator: generator).mul(3);
+        using (TorchSharp.torch.no_grad()) e[7].zero_(); // an all-zero embedding
+        // A teacher's cosines as the target: zero at the degenerate entries, as in training. (With a random target there,
+        // the difference form's gradient carries terms of 1/eps = 10¹² that cancel only up to rounding, about 10⁻⁷ here;
+        // a finite difference agrees with the Gram form.)
+        var target = RkdAngleLoss.AngleCosinesByDifferences(TorchSharp.torch.randn(9, 4, dtype: TorchSharp.torch.ScalarType.Float64, generator: generator));
+        (TorchSharp.torch.Tensor Value, TorchSharp.torch.Tensor Grad) Run(TorchSharp.torch.Tensor embeddings, Func<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> cosines)
+        {
+            var x = embeddings.clone().requires_grad_(true);
+            var c = cosines(x);
+            TorchSharp.torch.nn.functional.huber_loss(c, target, delta: 1.0).backward();
+            return (c.detach(), x.grad!.clone());
+        }
+        var (fast, fastGrad) = Run(e, RkdAngleLoss.AngleCosines);
+        var (reference, referenceGrad) = Run(e, RkdAngleLoss.AngleCosinesByDifferences);
+        Assert.True(fast.allclose(reference, rtol: 1e-12, atol: 1e-12), $"values differ by {fast.sub(reference).abs().max().item<double>():E2}");
+        Assert.True(fastGrad.allclose(referenceGrad, rtol: 1e-9, atol: 1e-12), $"gradients differ by {fastGrad.sub(referenceGrad).abs().max().item<double>():E2}");
+        Assert.Equal(0.0, fast[3, 3, 1].item<double>()); // from a point to itself: direction 0
+
+        var e32 = e.to_type(TorchSharp.torch.ScalarType.Float32);
+        Assert.True(RkdAngleLoss.AngleCosines(e32).to_type(TorchSharp.torch.ScalarType.Float64).allclose(reference, rtol: 0, atol: 2e-6));
+
+        // Two equal embeddings: the same values, a finite gradient here, a 1/eps-sized one through F.normalize.
+        var twins = e.clone();
+        using (TorchSharp.torch.no_grad()) twins[4].copy_(twins[2]);
+        var (fastTwins, fastTwinsGrad) = Run(twins, RkdAngleLoss.AngleCosines);
+        var (referenceTwins, referenceTwinsGrad) = Run(twins, RkdAngleLoss.AngleCosinesByDifferences);
+        Assert.True(fastTwins.allclose(referenceTwins, rtol: 1e-12, atol: 1e-12));
+        Assert.Equal(0.0, fastTwins[2, 4, 1].item<double>());
+        Assert.True(fastTwinsGrad.abs().max().item<double>() < 10, $"largest gradient {fastTwinsGrad.abs().max().item<double>():E2}");
+        Assert.True(referenceTwinsGrad.abs().max().item<double>() > 1e6, "the difference form's gradient through normalize(0) was expected to blow up");
+    }
+
     [Fact]
     public void Similarity_preserving_on_two_samples()
     {
