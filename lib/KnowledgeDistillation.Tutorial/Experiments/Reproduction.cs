@@ -140,7 +140,8 @@ public sealed record ReproductionFiles(string Csv, string Markdown, string Html)
 /// <item>5,000 images, lr 0.005: 2 epochs, scratch 82.7%, KD (T = 4) 81.8% (seeds 0–1); 4 epochs, scratch 85.2%, KD
 /// (T = 4) 85.7%, KD (T = 2) 86.2%. Four epochs give KD room to help.</item>
 /// <item>Time: on an idle machine a 5,000-image, 4-epoch run takes about 2 s and a 1,000-image, 20-epoch run about
-/// 2 s (RKD about 3 times as long: its angle term is cubic in the batch size); the whole quick table, 60 runs, takes
+/// 2 s (RKD then about 3 times as long, before its angle term used the Gram matrix: the term is cubic in the batch
+/// size); the whole quick table, 60 runs, takes
 /// about 3–4 minutes. On a machine shared with other jobs it can take several times longer.</item>
 /// </list>
 /// <para>The full table's epochs (20 on all 60,000 images, 30 on 1,000) are for a GPU; only the 1,000-image one was
