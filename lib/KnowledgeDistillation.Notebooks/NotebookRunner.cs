@@ -134,19 +134,12 @@ public static class NotebookRunner
             codeNumber++;
             if (string.IsNullOrWhiteSpace(cell.Contents)) continue;
 
-            collector.Reset();
             cell.ExecutionOrder = ++executionCount;
-            var cellClock = Stopwatch.StartNew();
-            string? error = await SubmitAsync(kernel, cell, options.CellTimeout, collector);
-            var outputs = collector.Outputs(executionCount);
-            if (error is not null && !outputs.OfType<ErrorElement>().Any())
-                outputs.Add(new ErrorElement(error, "Error", error.Split('\n').Select(l => l.TrimEnd('\r')).ToArray()));
+            var (outcome, outputs) = await RunCellAsync(kernel, cell, options.CellTimeout, collector, cellNumber, codeNumber, executionCount);
             foreach (var output in outputs) cell.Outputs.Add(output);
-
-            var outcome = new CellOutcome(cellNumber, codeNumber, error, cellClock.Elapsed, outputs.Select(Describe).ToList(), Text(outputs));
             outcomes.Add(outcome);
             options.Progress?.Invoke(outcome);
-            if (error is not null) break;
+            if (!outcome.Succeeded) break;
         }
 
         if (executedPath is not null) WriteExecuted(document, json, executedPath);
@@ -154,16 +147,23 @@ public static class NotebookRunner
         if (outcomes.All(o => o.Succeeded))
         {
             foreach (var code in options.AfterCells)
-            {
-                collector.Reset();
-                var cellClock = Stopwatch.StartNew();
-                var extra = new InteractiveDocumentElement(code, "csharp");
-                string? error = await SubmitAsync(kernel, extra, options.CellTimeout, collector);
-                var outputs = collector.Outputs(++executionCount);
-                after.Add(new CellOutcome(++cellNumber, ++codeNumber, error, cellClock.Elapsed, outputs.Select(Describe).ToList(), Text(outputs)));
-            }
+                after.Add((await RunCellAsync(kernel, new InteractiveDocumentElement(code, "csharp"), options.CellTimeout, collector,
+                    ++cellNumber, ++codeNumber, ++executionCount)).Outcome);
         }
         return new NotebookRunResult(notebookPath, outcomes, clock.Elapsed, executedPath, after);
+    }
+
+    /// <summary>Submits one cell and collects what it did; an error without an error output gets one.</summary>
+    static async Task<(CellOutcome Outcome, List<InteractiveDocumentOutputElement> Outputs)> RunCellAsync(StdioKernel kernel, InteractiveDocumentElement cell,
+        TimeSpan timeout, OutputCollector collector, int cellNumber, int codeNumber, int executionCount)
+    {
+        collector.Reset();
+        var clock = Stopwatch.StartNew();
+        string? error = await SubmitAsync(kernel, cell, timeout, collector);
+        var outputs = collector.Outputs(executionCount);
+        if (error is not null && !outputs.OfType<ErrorElement>().Any())
+            outputs.Add(new ErrorElement(error, "Error", error.Split('\n').Select(l => l.TrimEnd('\r')).ToArray()));
+        return (new CellOutcome(cellNumber, codeNumber, error, clock.Elapsed, outputs.Select(Describe).ToList(), Text(outputs)), outputs);
     }
 
     /// <summary>The text of a cell's outputs: streams as printed, values and displays by their text/plain form.</summary>

@@ -232,7 +232,7 @@ public static partial class NotebookSolutions
         var cells = notebook["cells"]!.AsArray();
         foreach (var (cell, solution) in pairs)
             SetSource(cells[cell.CellNumber - 1]!.AsObject(), Fill(cell, solution.Code));
-        return notebook.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
+        return Write(notebook);
     }
 
     /// <summary>For each exercise, its cell with the solution filled in (the check must say "Correct") and with each
@@ -291,7 +291,7 @@ public static partial class NotebookSolutions
                 : UpLink().Replace(source, m => "](" + Move(m.Groups["path"].Value) + ")");
             if (moved != source) SetSource(cell, moved);
         }
-        return notebook.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
+        return Write(notebook);
     }
 
     /// <summary>From <paramref name="first"/>: that line alone when it holds a ';' (a value), else to the next lone '}'.</summary>
@@ -303,6 +303,10 @@ public static partial class NotebookSolutions
             if (lines[i].TrimEnd() == "}") return (first, i);
         return null;
     }
+
+    static readonly System.Text.Json.JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    static string Write(JsonObject notebook) => notebook.ToJsonString(Indented) + "\n";
 
     static JsonObject ParseNotebook(string json) =>
         JsonNode.Parse(json) as JsonObject is { } o && o["cells"] is JsonArray

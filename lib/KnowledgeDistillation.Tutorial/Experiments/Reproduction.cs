@@ -229,7 +229,8 @@ public static class Reproduction
                         // The scratch student does not see the teacher, so its key leaves the teacher out: it is reused across teachers.
                         string? description = cache is null ? null
                             : RunCache.Describe(name, settings, regime, seed, options, method is null ? "none (labels only)" : teacherPrint!, trainPrint!, testPrint!);
-                        if (description is not null && cache!.TryGet(RunCache.Key(description)) is { } stored)
+                        string? key = description is null ? null : RunCache.Key(description);
+                        if (key is not null && cache!.TryGet(key) is { } stored)
                         {
                             Add(stored);
                             continue;
@@ -237,7 +238,7 @@ public static class Reproduction
                         var runClock = Stopwatch.StartNew();
                         var student = NewStudent(settings.Student, seed);
                         // With a cache, the run checkpoints every epoch and resumes a killed run's checkpoint.
-                        string? checkpoint = description is null ? null : cache!.CheckpointPath(RunCache.Key(description));
+                        string? checkpoint = key is null ? null : cache!.CheckpointPath(key);
                         int resumedFrom = checkpoint is not null && File.Exists(checkpoint) ? Checkpoint.ReadState(checkpoint).Epoch : 0;
                         var runOptions = checkpoint is null ? options : options with { CheckpointPath = checkpoint, Resume = true };
                         TrainingResult result;
@@ -251,9 +252,9 @@ public static class Reproduction
                             result = Trainer.Distill(student, teacher, objective, data, testOnDevice, runOptions, callbacks, shared);
                         }
                         var row = Row(regime, data.Count, name, seed, result, runClock) with { ResumedFromEpoch = resumedFrom };
-                        if (description is not null)
+                        if (key is not null)
                         {
-                            cache!.Put(RunCache.Key(description), description, row, result.History);
+                            cache!.Put(key, description!, row, result.History);
                             File.Delete(checkpoint!);
                         }
                         Add(row);
