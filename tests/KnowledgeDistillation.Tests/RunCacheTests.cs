@@ -98,28 +98,11 @@ public class RunCacheTests(Xunit.Abstractions.ITestOutputHelper output)
     public void A_killed_kd_reproduce_reuses_its_finished_runs_and_ends_with_the_uninterrupted_table()
     {
         using var dir = new TempDirectory();
-        string[] args = ["reproduce", "--quick", "--methods", "kd", "--seeds", "2", "--epochs", "1", "--device", "cpu"];
-        string[] Args(string cache, string output) => [.. args, "--cache", cache, "--out", output];
-
-        var (code, reference) = KdProcess.Run(TimeSpan.FromMinutes(5), Args(dir.File("cache-uninterrupted"), dir.File("out-uninterrupted")));
-        Assert.True(code == 0, reference);
-
-        // Start the same table with its own cache, and kill it as soon as two runs have finished.
-        int finished = 0;
-        using (var process = KdProcess.Start(line => { if (line.StartsWith("[  ", StringComparison.Ordinal)) Interlocked.Increment(ref finished); },
-                   Args(dir.File("cache"), dir.File("out"))))
-            KdProcess.KillWhen(process, () => Volatile.Read(ref finished) >= 2, TimeSpan.FromMinutes(5), "two runs finished");
-        Assert.Equal(2, Directory.GetFiles(dir.File("cache"), "*.json").Length);
-
-        var (again, resumed) = KdProcess.Run(TimeSpan.FromMinutes(5), Args(dir.File("cache"), dir.File("out")));
-        output.WriteLine(resumed);
-        Assert.True(again == 0, resumed);
+        var resumed = KillAndRunAgain(dir, ["reproduce", "--quick", "--methods", "kd", "--seeds", "2", "--epochs", "1", "--device", "cpu"],
+            (finished, _) => finished >= 2, "two runs finished",
+            cache => Assert.Equal(2, Directory.GetFiles(cache, "*.json").Length));
         Assert.Contains("2 of 8 runs reused", resumed); // 2 regimes × 2 seeds × (scratch, kd)
         Assert.Equal(2, resumed.Split('\n').Count(l => l.StartsWith('[') && l.Contains("reused (trained in")));
-        Assert.Equal(Table(reference), Table(resumed));
-        // Every run's results, to the last digit written (the seconds column aside: it is the time a run took).
-        static IEnumerable<string> Runs(string folder) => File.ReadAllLines(Path.Combine(folder, "results.csv")).Select(l => l[..l.LastIndexOf(',')]);
-        Assert.Equal(Runs(dir.File("out-uninterrupted")), Runs(dir.File("out")));
     }
 
     /// <summary>A <c>kd reproduce</c> killed in the middle of a FitNets run (after the scratch run, once the FitNets run has
@@ -129,7 +112,22 @@ public class RunCacheTests(Xunit.Abstractions.ITestOutputHelper output)
     public void A_kd_reproduce_killed_inside_a_run_resumes_that_run_from_its_last_epoch()
     {
         using var dir = new TempDirectory();
-        string[] args = ["reproduce", "--quick", "--methods", "fitnet", "--seeds", "1", "--epochs", "6", "--device", "cpu"];
+        var resumed = KillAndRunAgain(dir, ["reproduce", "--quick", "--methods", "fitnet", "--seeds", "1", "--epochs", "6", "--device", "cpu"],
+            // The scratch run has finished and the FitNets run has written its first epoch's checkpoint.
+            (finished, cache) => finished == 1 && Directory.Exists(cache) && Directory.GetFiles(cache, "*.ckpt").Length == 1,
+            "a checkpoint of the FitNets run appeared",
+            cache => Assert.Single(Directory.GetFiles(cache, "*.json")));
+        Assert.Matches(@"\[  1/4\] all labels +scratch .*reused", resumed);
+        Assert.Matches(@"\[  2/4\] all labels +fitnet .*resumed after epoch [1-5]\b", resumed);
+        Assert.Empty(Directory.GetFiles(dir.File("cache"), "*.ckpt")); // a stored run leaves no checkpoint behind
+    }
+
+    /// <summary>Runs <c>kd</c> with <paramref name="args"/> uninterrupted (its own cache and output), then again with
+    /// another cache, killed once <paramref name="killWhen"/>(finished runs, cache folder) holds, checked by
+    /// <paramref name="afterKill"/>, and run a third time to the end; asserts that the third run printed the same table and
+    /// wrote the same results (every column but the seconds) as the uninterrupted one, and returns its output.</summary>
+    string KillAndRunAgain(TempDirectory dir, string[] args, Func<int, string, bool> killWhen, string what, Action<string> afterKill)
+    {
         string[] Args(string cache, string output) => [.. args, "--cache", cache, "--out", output];
         var (code, reference) = KdProcess.Run(TimeSpan.FromMinutes(5), Args(dir.File("cache-uninterrupted"), dir.File("out-uninterrupted")));
         Assert.True(code == 0, reference);
@@ -137,20 +135,17 @@ public class RunCacheTests(Xunit.Abstractions.ITestOutputHelper output)
         int finished = 0;
         using (var process = KdProcess.Start(line => { if (line.StartsWith("[  ", StringComparison.Ordinal)) Interlocked.Increment(ref finished); },
                    Args(dir.File("cache"), dir.File("out"))))
-            // The scratch run has finished and the FitNets run has written its first epoch's checkpoint.
-            KdProcess.KillWhen(process, () => Volatile.Read(ref finished) == 1 && Directory.Exists(dir.File("cache")) && Directory.GetFiles(dir.File("cache"), "*.ckpt").Length == 1,
-                TimeSpan.FromMinutes(5), "a checkpoint of the FitNets run appeared");
-        Assert.Single(Directory.GetFiles(dir.File("cache"), "*.json"));
+            KdProcess.KillWhen(process, () => killWhen(Volatile.Read(ref finished), dir.File("cache")), TimeSpan.FromMinutes(5), what);
+        afterKill(dir.File("cache"));
 
         var (again, resumed) = KdProcess.Run(TimeSpan.FromMinutes(5), Args(dir.File("cache"), dir.File("out")));
         output.WriteLine(resumed);
         Assert.True(again == 0, resumed);
-        Assert.Matches(@"\[  1/4\] all labels +scratch .*reused", resumed);
-        Assert.Matches(@"\[  2/4\] all labels +fitnet .*resumed after epoch [1-5]\b", resumed);
         Assert.Equal(Table(reference), Table(resumed));
+        // Every run's results, to the last digit written (the seconds column aside: it is the time a run took).
         static IEnumerable<string> Runs(string folder) => File.ReadAllLines(Path.Combine(folder, "results.csv")).Select(l => l[..l.LastIndexOf(',')]);
         Assert.Equal(Runs(dir.File("out-uninterrupted")), Runs(dir.File("out")));
-        Assert.Empty(Directory.GetFiles(dir.File("cache"), "*.ckpt")); // a stored run leaves no checkpoint behind
+        return resumed;
     }
 
     /// <summary>The summary table kd reproduce prints after its progress lines.</summary>
