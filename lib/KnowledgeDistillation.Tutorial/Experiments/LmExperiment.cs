@@ -67,11 +67,19 @@ public sealed record LmExperimentSettings(
 /// <param name="TestLongerAccuracy">Greedy exact match on the held-out longer numbers.</param>
 /// <param name="ValidationTokenLoss">Cross entropy per completion token on the validation split, in the format the student
 /// learnt (answers only for <see cref="LmDistillationMode.AnswersOnly"/>, chains otherwise).</param>
-/// <param name="TrainingSeconds">Wall time of the regime: the teacher's sampling or logits included, evaluation excluded.</param>
+/// <param name="TrainingSeconds">Wall time of the regime: the teacher's sampling or logits included when this run computed
+/// them (see <see cref="TeacherSeconds"/>), evaluation excluded.</param>
 /// <param name="Result">The training history, and for sequence KD the teacher's samples and acceptance rate.</param>
 public sealed record LmStudentReport(LmDistillationMode Mode, double TestAccuracy, double TestLongerAccuracy, double ValidationTokenLoss,
     double TrainingSeconds, LmDistillationResult Result)
 {
+    /// <summary>The part of <see cref="TrainingSeconds"/> that the teacher's sampling or logits took in this run: 0 when the
+    /// run had none, or read them from shared outputs (<see cref="LmTeacherOutputs"/>) that an earlier run computed.</summary>
+    public double TeacherSeconds { get; init; }
+
+    /// <summary>The student's own training: <see cref="TrainingSeconds"/> without <see cref="TeacherSeconds"/>.</summary>
+    public double StudentSeconds => TrainingSeconds - TeacherSeconds;
+
     /// <summary>Sequence KD: the fraction of the teacher's sampled chains that were correct; otherwise null.</summary>
     public double? AcceptanceRate => Result.Samples?.AcceptanceRate;
 
@@ -140,9 +148,11 @@ public static class LmExperiment
     /// report's seconds.</param>
     /// <param name="curveEverySteps">Steps between two points of the curve; a multiple of the training options'
     /// <see cref="TrainingOptions.ProgressEveryBatches"/>.</param>
+    /// <param name="shared">The teacher's chains and logits on <paramref name="splits"/>' training problems, shared by the
+    /// students of several seeds (<see cref="LmTeacherOutputs"/>; the same students, computed once).</param>
     public static (TinyGpt Student, LmStudentReport Report) RunStudent(LmDistillationMode mode, TinyGpt? teacher, AdditionSplits splits,
         LmExperimentSettings settings, long seed = 0, Action<TrainingProgress>? progress = null, CancellationToken cancellation = default,
-        IReadOnlyList<AdditionProblem>? curveProblems = null, int curveEverySteps = 50)
+        IReadOnlyList<AdditionProblem>? curveProblems = null, int curveEverySteps = 50, LmTeacherOutputs? shared = null)
     {
         ArgumentNullException.ThrowIfNull(splits);
         ArgumentNullException.ThrowIfNull(settings);
@@ -163,16 +173,22 @@ public static class LmExperiment
             }
             progress?.Invoke(p);
         }
+        // Without shared outputs the run computes its own, through the same object, so that the teacher's time is measured alike.
+        using var own = shared is null && teacher is not null && mode is LmDistillationMode.SequenceKD or LmDistillationMode.TokenKD
+            ? new LmTeacherOutputs(teacher, splits.Train) : null;
+        var outputs = shared ?? own;
+        var teacherBefore = outputs?.Elapsed ?? TimeSpan.Zero;
         var clock = Stopwatch.StartNew();
         var result = LmTrainer.Distill(mode, student, teacher, splits.Train, settings.Student with { Seed = seed }, settings.Distillation,
-            callbacks: new TrainingCallbacks { Progress = Report, Cancellation = cancellation });
+            callbacks: new TrainingCallbacks { Progress = Report, Cancellation = cancellation }, shared: outputs);
         double seconds = clock.Elapsed.TotalSeconds - curveClock.Elapsed.TotalSeconds;
+        double teacherSeconds = outputs is null ? 0 : (outputs.Elapsed - teacherBefore).TotalSeconds;
         var format = mode == LmDistillationMode.AnswersOnly ? ReasoningFormat.AnswerOnly : ReasoningFormat.ChainOfThought;
         var report = new LmStudentReport(mode,
             LmEvaluator.ExactMatch(student, [.. splits.Test.Take(settings.EvaluationProblems)]).Accuracy,
             LmEvaluator.ExactMatch(student, [.. splits.TestLonger.Take(settings.EvaluationProblems)]).Accuracy,
             LmEvaluator.TokenLoss(student, AdditionTask.Examples(splits.Validation, format)),
-            seconds, result) { Curve = curve };
+            seconds, result) { Curve = curve, TeacherSeconds = teacherSeconds };
         return (student, report);
     }
 }

@@ -37,7 +37,10 @@ static class LmSteps
     /// computed once, in evaluation mode under <c>no_grad</c>, and kept on the device: the sequences never change, so this
     /// is exact (8,000 sequences of 44 tokens take 28 MB).
     /// </summary>
-    internal sealed class TokenKDStep(TinyGpt student, TinyGpt teacher, LmSequences sequences, TokenKDLoss loss) : Trainer.IStep, IDisposable
+    /// <remarks>With <paramref name="shared"/> the logits come from (and stay with) the shared outputs, computed by the
+    /// first student that needs them.</remarks>
+    internal sealed class TokenKDStep(TinyGpt student, TinyGpt teacher, LmSequences sequences, TokenKDLoss loss, LmTeacherOutputs? shared = null)
+        : Trainer.IStep, IDisposable
     {
         readonly bool teacherWasTraining = teacher.training;
         LmSequences? onDevice;
@@ -50,7 +53,8 @@ static class LmSteps
             onDevice = sequences.To(device);
             teacher.to(device);
             teacher.eval();
-            if (options.CacheTeacherOutputs) teacherLogits = TeacherLogits(teacher, onDevice, options.EvaluationBatchSize);
+            if (options.CacheTeacherOutputs)
+                teacherLogits = shared is not null ? shared.Logits(onDevice, options.EvaluationBatchSize) : TeacherLogits(teacher, onDevice, options.EvaluationBatchSize);
         }
 
         public Trainer.StepOutput Loss(Trainer.StepBatch batch)
@@ -71,13 +75,19 @@ static class LmSteps
 
         public void Dispose()
         {
-            teacherLogits?.Dispose();
+            if (shared is null) teacherLogits?.Dispose();
             onDevice?.Dispose();
             teacher.train(teacherWasTraining);
         }
+    }
 
-        /// <summary>The teacher's logits [N, L, V] for every sequence, in batches, in evaluation mode under <c>no_grad</c>.</summary>
-        static Tensor TeacherLogits(TinyGpt teacher, LmSequences sequences, int batchSize)
+    /// <summary>The teacher's logits [N, L, V] for every sequence, in batches, in evaluation mode under <c>no_grad</c>
+    /// (the teacher gets its mode back).</summary>
+    internal static Tensor TeacherLogits(TinyGpt teacher, LmSequences sequences, int batchSize)
+    {
+        bool wasTraining = teacher.training;
+        teacher.eval();
+        try
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
@@ -88,6 +98,10 @@ static class LmSteps
                 parts.Add(teacher.call(rows));
             }
             return cat(parts, 0).MoveToOuterDisposeScope();
+        }
+        finally
+        {
+            teacher.train(wasTraining);
         }
     }
 

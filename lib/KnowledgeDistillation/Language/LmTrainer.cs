@@ -62,7 +62,11 @@ public static class LmTrainer
     /// false).
     /// </summary>
     public static LmTrainingResult DistillTokens(TinyGpt student, TinyGpt teacher, CharVocabulary vocabulary, IReadOnlyList<LmExample> examples,
-        TrainingOptions options, TokenKDLoss loss, TrainingCallbacks? callbacks = null)
+        TrainingOptions options, TokenKDLoss loss, TrainingCallbacks? callbacks = null) =>
+        DistillTokens(student, teacher, vocabulary, examples, options, loss, callbacks, shared: null);
+
+    static LmTrainingResult DistillTokens(TinyGpt student, TinyGpt teacher, CharVocabulary vocabulary, IReadOnlyList<LmExample> examples,
+        TrainingOptions options, TokenKDLoss loss, TrainingCallbacks? callbacks, LmTeacherOutputs? shared)
     {
         ArgumentNullException.ThrowIfNull(student);
         ArgumentNullException.ThrowIfNull(teacher);
@@ -71,7 +75,7 @@ public static class LmTrainer
         CheckVocabulary(student, vocabulary);
         CheckVocabulary(teacher, vocabulary);
         using var sequences = LmSequences.Create(vocabulary, examples, Math.Min(student.Config.ContextLength, teacher.Config.ContextLength));
-        using var step = new LmSteps.TokenKDStep(student, teacher, sequences, loss);
+        using var step = new LmSteps.TokenKDStep(student, teacher, sequences, loss, shared);
         return Run(student, step, options, callbacks, $"lm-token-kd {teacher.GetName()}->{student.GetName()} T={loss.T} alpha={loss.Alpha}");
     }
 
@@ -135,9 +139,22 @@ public static class LmTrainer
     /// <see cref="LmDistillationMode.SequenceKD"/>, <see cref="LmDistillationMode.TokenKD"/> and
     /// <see cref="LmDistillationMode.OnPolicyKD"/> only.
     /// </summary>
-    /// <exception cref="ArgumentException">A teacher is needed but missing, or rejection sampling kept no chain.</exception>
+    /// <param name="mode">The regime.</param>
+    /// <param name="student">The model that learns.</param>
+    /// <param name="teacher">The frozen teacher, for the regimes that need one.</param>
+    /// <param name="problems">The training problems.</param>
+    /// <param name="options">The run's settings.</param>
+    /// <param name="distillation">T, alpha and the sampling settings (the defaults when null).</param>
+    /// <param name="vocabulary">The vocabulary (<see cref="CharVocabulary.Default"/> when null).</param>
+    /// <param name="callbacks">Progress and cancellation.</param>
+    /// <param name="shared">The teacher's chains and logits for these problems, shared by several students
+    /// (<see cref="LmTeacherOutputs"/>): computed by the first run that needs them, reused by the others. The students
+    /// are the same, bit for bit, as without it.</param>
+    /// <exception cref="ArgumentException">A teacher is needed but missing, rejection sampling kept no chain, or
+    /// <paramref name="shared"/> belongs to another teacher or other problems.</exception>
     public static LmDistillationResult Distill(LmDistillationMode mode, TinyGpt student, TinyGpt? teacher, IReadOnlyList<AdditionProblem> problems,
-        TrainingOptions options, LmDistillationOptions? distillation = null, CharVocabulary? vocabulary = null, TrainingCallbacks? callbacks = null)
+        TrainingOptions options, LmDistillationOptions? distillation = null, CharVocabulary? vocabulary = null, TrainingCallbacks? callbacks = null,
+        LmTeacherOutputs? shared = null)
     {
         ArgumentNullException.ThrowIfNull(student);
         ArgumentNullException.ThrowIfNull(problems);
@@ -146,6 +163,7 @@ public static class LmTrainer
         vocabulary ??= CharVocabulary.Default;
         if (mode is LmDistillationMode.SequenceKD or LmDistillationMode.TokenKD or LmDistillationMode.OnPolicyKD && teacher is null)
             throw new ArgumentException($"{mode} needs a teacher.", nameof(teacher));
+        if (shared is not null && mode is LmDistillationMode.SequenceKD or LmDistillationMode.TokenKD) shared.CheckFor(teacher, problems, vocabulary);
         switch (mode)
         {
             case LmDistillationMode.AnswersOnly:
@@ -154,7 +172,7 @@ public static class LmTrainer
                 return new(mode, Train(student, vocabulary, AdditionTask.Examples(problems, ReasoningFormat.ChainOfThought), options, callbacks), null);
             case LmDistillationMode.SequenceKD:
             {
-                var samples = SampleCorrectChains(teacher!, vocabulary, problems,
+                var samples = shared?.Chains(distillation) ?? SampleCorrectChains(teacher!, vocabulary, problems,
                     new GenerationOptions(Temperature: distillation.SampleTemperature, Seed: distillation.SampleSeed), distillation.SamplesPerPrompt);
                 if (samples.Accepted.Count == 0)
                     throw new ArgumentException($"The teacher answered none of the {samples.Sampled} sampled chains correctly; train the teacher first.", nameof(teacher));
@@ -164,7 +182,7 @@ public static class LmTrainer
             {
                 using var loss = new TokenKDLoss(distillation.T, distillation.Alpha);
                 return new(mode, DistillTokens(student, teacher!, vocabulary, AdditionTask.Examples(problems, ReasoningFormat.ChainOfThought),
-                    options, loss, callbacks), null);
+                    options, loss, callbacks, shared), null);
             }
             case LmDistillationMode.OnPolicyKD:
             {
