@@ -41,9 +41,11 @@ public sealed record LmExperimentSettings(
         EvaluationProblems: 300);
 
     /// <summary>
-    /// About 12 minutes with the shipped teacher: the four students with 1,000 steps each, for 3 seeds (741 s measured
-    /// through <see cref="LmExperiment.RunStudent"/>, evaluation included, on a heavily loaded CPU); 12 more to retrain
-    /// the teacher with <see cref="LmExperiment.TrainTeacher"/> (1,500 steps, 730 s).
+    /// About 4 minutes with the shipped teacher: the four students with 1,000 steps each, for 3 seeds, sharing the
+    /// teacher's chains and logits (<see cref="LmTeacherOutputs"/>): 250 s measured for the notebook's cell of 12 runs,
+    /// evaluation and learning curves included, in the real kernel on 2 idle cores (741 s before, on a heavily loaded
+    /// CPU, with the teacher's outputs computed for every seed); 12 more minutes to retrain the teacher with
+    /// <see cref="LmExperiment.TrainTeacher"/> (1,500 steps, 730 s).
     /// </summary>
     /// <remarks>
     /// Measured exact match on the 500 in-distribution test problems, seeds 0 / 1 / 2 (mean): answers only 38.4 / 31.0 /
