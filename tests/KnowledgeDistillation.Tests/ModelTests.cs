@@ -2,6 +2,7 @@ using KnowledgeDistillation.Losses;
 using KnowledgeDistillation.Models;
 using TorchSharp;
 using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace KnowledgeDistillation.Tests;
 
@@ -288,5 +289,49 @@ public class ModelTests
         Assert.Equal(new long[] { 2, 10 }, logits.shape);
         Assert.Throws<ArgumentException>(() => new Mlp(784, [], 10));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Mlp(784, [10], 10, inputDropout: 1.0));
+    }
+
+    /// <summary>The textbook order conv → batch norm → ReLU → max-pool, written with torch's functions and the model's own
+    /// parameters (copies of its running statistics), against which <see cref="SmallCnn"/>'s pool-then-ReLU blocks are
+    /// checked.</summary>
+    static Tensor TextbookSmallCnn(SmallCnn model, Tensor images, bool training)
+    {
+        var p = model.named_parameters().ToDictionary(x => x.name, x => (Tensor)x.parameter);
+        var b = model.named_buffers().ToDictionary(x => x.name, x => x.buffer);
+        Tensor Block(Tensor x, string conv, string bn) =>
+            F.max_pool2d(F.relu(F.batch_norm(F.conv2d(x, p[$"{conv}.weight"], padding: [1, 1]),
+                b[$"{bn}.running_mean"].clone(), b[$"{bn}.running_var"].clone(), p[$"{bn}.weight"], p[$"{bn}.bias"], training: training)), 2);
+        var h = Block(Block(images, "conv1", "bn1"), "conv2", "bn2");
+        h = F.relu(F.linear(h.flatten(1), p["fc.weight"], p["fc.bias"]));
+        return F.linear(h, p["classifier.weight"], p["classifier.bias"]);
+    }
+
+    [Fact]
+    public void SmallCnn_pools_before_its_relu_and_gets_the_textbook_order_values_and_gradients_bit_for_bit()
+    {
+        manual_seed(4);
+        using var model = SmallCnn.Student();
+        // Inputs with whole windows of negative pre-activations, where the two orders pick different maxima.
+        var images = randn(32, 1, 28, 28) - 0.5;
+        var labels = randint(0, 10, [32], dtype: ScalarType.Int64);
+
+        model.train();
+        F.cross_entropy(model.call(images), labels).backward();
+        var grads = model.parameters().Select(q => q.grad!.clone()).ToList();
+        model.zero_grad();
+        var reference = TextbookSmallCnn(model, images, training: true);
+        F.cross_entropy(reference, labels).backward();
+        Assert.All(model.parameters().Zip(grads), q => Assert.True(q.First.grad!.equal(q.Second).all().item<bool>(), "a gradient differs"));
+        model.zero_grad();
+
+        // Evaluation: with gradients (the plain layout) and without (the channels-last pooling) give the textbook logits and the same features.
+        model.eval();
+        var withGrad = model.forward_features(images);
+        ModelOutput noGrad;
+        using (no_grad()) noGrad = model.forward_features(images);
+        Assert.True(withGrad.Logits.equal(TextbookSmallCnn(model, images, training: false)).all().item<bool>(), "the logits differ from the textbook order");
+        Assert.True(withGrad.Logits.equal(noGrad.Logits).all().item<bool>(), "the logits differ without gradients");
+        Assert.All(withGrad.Features.Zip(noGrad.Features), f => Assert.True(f.First.equal(f.Second).all().item<bool>(), "a feature differs without gradients"));
+        Assert.True(noGrad.Features[0].is_contiguous(), "the pooled features go on in the plain layout");
     }
 }

@@ -119,6 +119,42 @@ public class ReproductionPlanTests
     }
 
     [Fact]
+    public void A_plan_reads_back_its_students_from_the_run_cache_and_another_teachers_plan_its_scratch_students()
+    {
+        using var train = FashionMnist.Load(Split.Train, limit: 600);
+        using var test = FashionMnist.Load(Split.Test, limit: 200);
+        using var dir = new TempDirectory();
+        ReproductionPlan Plan(int teacherEpochs) => new("tiny", [new TeacherPlan("cnn-teacher", teacherEpochs, 300)],
+            new ReproductionSettings
+            {
+                Regimes = [new("100 labels", 100, 1)],
+                Methods = [DistillationMethod.Kd, DistillationMethod.At],
+                Seeds = [0, 1],
+                TestImages = 100,
+                Training = ReproductionSettings.Quick.Training with { Device = "auto", BatchSize = 50 },
+            }, []);
+
+        var first = Plan(1).Run(train, test, cache: new RunCache(dir.Path));
+        Assert.DoesNotContain(first[0].Report.Rows, r => r.Reused);
+        var steps = new List<PlanProgress>();
+        // The same plan again: the teacher retrains to the same weights, so every student is read back.
+        var second = Plan(1).Run(train, test, steps.Add, cache: new RunCache(dir.Path));
+        Assert.All(second[0].Report.Rows.Where(r => r.Method != Reproduction.Teacher), r => Assert.True(r.Reused));
+        Assert.Equal(first[0].Report.Rows.Select(r => (r.Method, r.Seed, r.Accuracy, r.Loss)), second[0].Report.Rows.Select(r => (r.Method, r.Seed, r.Accuracy, r.Loss)));
+        Assert.Contains(steps, s => s.Message.Contains("(reused; trained in", StringComparison.Ordinal));
+        var time = ReproductionPlan.TimeRows(second);
+        Assert.All(time.Skip(1), t => Assert.Equal((t.Runs, 0.0), (t.Reused, t.Seconds))); // nothing trained now
+        Assert.Contains("cnn-teacher: kd (reused)", ChartFiles.ToHtml(ResultCharts.TimeByPart(second), embedPlotlyJs: false));
+
+        // Another teacher (2 epochs): its distilled students are new, the scratch students (which never see it) are read back.
+        var other = Plan(2).Run(train, test, cache: new RunCache(dir.Path));
+        Assert.Equal([Reproduction.Scratch, Reproduction.Scratch], other[0].Report.Rows.Where(r => r.Reused).Select(r => r.Method));
+        var otherTime = ReproductionPlan.TimeRows(other);
+        Assert.Equal((2, 2, 0.0), otherTime.Where(t => t.What == Reproduction.Scratch).Select(t => (t.Runs, t.Reused, t.Seconds)).Single());
+        Assert.Equal(0, otherTime.Single(t => t.What == "kd").Reused);
+    }
+
+    [Fact]
     public void A_plan_without_teachers_is_refused()
     {
         using var train = FashionMnist.Load(Split.Train, limit: 100);

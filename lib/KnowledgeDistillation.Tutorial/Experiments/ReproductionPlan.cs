@@ -24,9 +24,10 @@ public sealed record TeacherPart(TeacherPlan Teacher, string Name, long Paramete
 /// <summary>One line of <see cref="ReproductionPlan.TimeRows"/>.</summary>
 /// <param name="Teacher">The teacher's model name.</param>
 /// <param name="What"><c>teacher training</c>, <c>teacher evaluation</c> or a student method (summed over regimes and seeds).</param>
-/// <param name="Runs">How many runs the seconds cover.</param>
-/// <param name="Seconds">Wall seconds.</param>
-public sealed record TimeRow(string Teacher, string What, int Runs, double Seconds);
+/// <param name="Runs">How many runs the row covers.</param>
+/// <param name="Seconds">Wall seconds spent now: the runs read back from the run cache count 0.</param>
+/// <param name="Reused">How many of the runs were read back from the run cache (<see cref="RunCache"/>).</param>
+public sealed record TimeRow(string Teacher, string What, int Runs, double Seconds, int Reused = 0);
 
 /// <summary>What one step of <see cref="ReproductionPlan.Run"/> is doing, for a progress line.</summary>
 /// <param name="Part">The teacher being trained or distilled from.</param>
@@ -148,8 +149,13 @@ public sealed record ReproductionPlan(string Name, IReadOnlyList<TeacherPlan> Te
     /// <param name="test">The full test set.</param>
     /// <param name="progress">Called after every teacher epoch and every student run.</param>
     /// <param name="cancellation">Cancels between batches.</param>
+    /// <param name="cache">Where finished student runs are stored and looked up (<see cref="RunCache"/>); every run is
+    /// trained when null. A retrained teacher is a new teacher, so only the scratch students, which do not see it, can be
+    /// read back from another plan's or notebook's runs (notebooks 05 and 06 train the same ones); a second run of the
+    /// same plan reads back every student.</param>
     /// <exception cref="ArgumentException">The plan's settings are invalid for this data (see <see cref="Reproduction.Run"/>).</exception>
-    public IReadOnlyList<TeacherPart> Run(LabelledImages train, LabelledImages test, Action<PlanProgress>? progress = null, CancellationToken cancellation = default)
+    public IReadOnlyList<TeacherPart> Run(LabelledImages train, LabelledImages test, Action<PlanProgress>? progress = null, CancellationToken cancellation = default,
+        RunCache? cache = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(test);
@@ -176,10 +182,12 @@ public sealed record ReproductionPlan(string Name, IReadOnlyList<TeacherPlan> Te
                 finished: row =>
                 {
                     if (row.Method != Reproduction.Teacher)
-                        progress?.Invoke(new PlanProgress(plan.Model, $"{row.Regime}, {row.Method}, seed {row.Seed}: {row.Accuracy:P2} ({row.Seconds:F1} s)", ++done, TotalSteps, clock.Elapsed));
+                        progress?.Invoke(new PlanProgress(plan.Model, $"{row.Regime}, {row.Method}, seed {row.Seed}: {row.Accuracy:P2} " +
+                            (row.Reused ? $"(reused; trained in {row.Seconds:F1} s)" : $"({row.Seconds:F1} s)"), ++done, TotalSteps, clock.Elapsed));
                 },
                 cancellation: cancellation,
-                teacherImages: plan.Images is { } n && n < train.Count ? n : train.Count);
+                teacherImages: plan.Images is { } n && n < train.Count ? n : train.Count,
+                cache: cache);
             parts.Add(new TeacherPart(plan, name, Models.ModelSize.ParameterCount(teacher), teacherSeconds, report));
         }
         return parts;
@@ -196,7 +204,7 @@ public sealed record ReproductionPlan(string Name, IReadOnlyList<TeacherPlan> Te
             rows.Add(new TimeRow(part.Teacher.Model, "teacher training", 1, part.TeacherSeconds));
             rows.AddRange(part.Report.Rows.Where(r => r.Method != Reproduction.Teacher)
                 .GroupBy(r => r.Method)
-                .Select(g => new TimeRow(part.Teacher.Model, g.Key, g.Count(), g.Sum(r => r.Seconds))));
+                .Select(g => new TimeRow(part.Teacher.Model, g.Key, g.Count(), g.Where(r => !r.Reused).Sum(r => r.Seconds), g.Count(r => r.Reused))));
         }
         return rows;
     }

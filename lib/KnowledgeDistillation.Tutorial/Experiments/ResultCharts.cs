@@ -132,12 +132,14 @@ public static class ResultCharts
     }
 
     /// <summary>Where the time went: each teacher's training and, per teacher, the student runs of each method summed
-    /// over regimes and seeds, as horizontal bars in seconds.</summary>
+    /// over regimes and seeds, as horizontal bars in seconds spent now (runs read back from the run cache count 0 and say
+    /// so in their label).</summary>
     /// <param name="parts">The finished parts of a <see cref="ReproductionPlan"/>.</param>
     /// <param name="title">The chart's title.</param>
     /// <exception cref="ArgumentException">No parts.</exception>
     public static GenericChart TimeByPart(IReadOnlyList<TeacherPart> parts, string title = "Where the time went (wall seconds)")
     {
+        static string Label(TimeRow r) => $"{r.Teacher}: {r.What}" + (r.Reused == 0 ? "" : r.Reused == r.Runs ? " (reused)" : $" ({r.Reused} of {r.Runs} reused)");
         ArgumentNullException.ThrowIfNull(parts);
         if (parts.Count == 0) throw new ArgumentException("Nothing to plot.", nameof(parts));
         var rows = ReproductionPlan.TimeRows(parts);
@@ -145,10 +147,10 @@ public static class ResultCharts
         {
             var mine = rows.Where(r => r.Teacher == part.Teacher.Model).ToList();
             return CSharpChart.Bar<double, string, string>(mine.Select(r => Math.Round(r.Seconds, 1)).ToArray(),
-                Keys: mine.Select(r => $"{part.Teacher.Model}: {r.What}").ToArray(), Name: part.Name,
+                Keys: mine.Select(Label).ToArray(), Name: part.Name,
                 MarkerColor: Color.fromString($"rgb({Palette[k % Palette.Length]})"));
         }).ToList();
-        var order = rows.Select(r => $"{r.Teacher}: {r.What}").Reverse().ToArray();
+        var order = rows.Select(Label).Reverse().ToArray();
         return CSharpChart.Combine(traces)
             .WithXAxisStyle<double, double, string>(TitleText: "seconds")
             .WithYAxisStyle<double, double, string>(TitleText: "", CategoryOrder: StyleParam.CategoryOrder.Array, CategoryArray: order)

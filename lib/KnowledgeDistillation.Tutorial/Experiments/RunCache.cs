@@ -103,7 +103,8 @@ public sealed class RunCache
             $"student {settings.Student}",
             $"regime images {regime.Images?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "all"}, epochs {regime.Epochs}",
             $"seed {seed}",
-            $"training {JsonSerializer.Serialize(options, Json).ReplaceLineEndings(" ")}",
+            // The device by what it resolves to, so that "auto" and "cpu" on a machine without CUDA share their runs.
+            $"training {JsonSerializer.Serialize(options with { Device = Devices.Resolve(options.Device).ToString() }, Json).ReplaceLineEndings(" ")}",
             $"test images {settings.TestImages?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "all"} (subset seed {Reproduction.TestSubsetSeed})",
             $"device {Devices.Resolve(options.Device)}, {get_num_threads()} torch threads, TorchSharp {typeof(torch).Assembly.GetName().Version}",
             $"teacher {teacher}",
