@@ -49,9 +49,16 @@ public sealed class RunCache
     /// <summary>The folder of the entries.</summary>
     public string Directory { get; }
 
+    /// <summary>The environment variable that moves <see cref="Default"/> to another folder (for a measurement that must
+    /// start from an empty cache, such as <c>kd-bench notebooks --notebooks full</c>), or turns it off with <c>off</c>.</summary>
+    public const string FolderVariable = "KD_RUN_CACHE";
+
     /// <summary>The repository's cache, <c>artifacts/run-cache</c> (git-ignored), which <c>kd reproduce</c> and the
-    /// notebooks share; null outside a clone of the repository.</summary>
-    public static RunCache? Default => RepoPaths.Root is { } root ? new RunCache(Path.Combine(root, "artifacts", "run-cache")) : null;
+    /// notebooks share; the folder in <see cref="FolderVariable"/> when it is set (null when it is <c>off</c>); null outside
+    /// a clone of the repository.</summary>
+    public static RunCache? Default => Environment.GetEnvironmentVariable(FolderVariable) is { Length: > 0 } chosen
+        ? chosen.Equals("off", StringComparison.OrdinalIgnoreCase) ? null : new RunCache(chosen)
+        : RepoPaths.Root is { } root ? new RunCache(Path.Combine(root, "artifacts", "run-cache")) : null;
 
     /// <summary>Whether stored runs are read (true) or every run is trained and its entry rewritten (false: a forced
     /// re-run, <c>kd reproduce --no-cache</c>).</summary>
