@@ -59,18 +59,24 @@ public sealed class LmTeacherOutputs : IDisposable
         ObjectDisposedException.ThrowIf(disposed, this);
         var key = (distillation.SampleTemperature, distillation.SampleSeed, distillation.SamplesPerPrompt);
         if (!chains.TryGetValue(key, out var sample))
-        {
-            clock.Start();
-            try
-            {
-                sample = LmTrainer.SampleCorrectChains(Teacher, Vocabulary, Problems,
-                    new GenerationOptions(Temperature: key.SampleTemperature, Seed: key.SampleSeed), key.SamplesPerPrompt);
-            }
-            finally { clock.Stop(); }
-            chains[key] = sample;
-            Computations++;
-        }
+            chains[key] = sample = Timed(() => LmTrainer.SampleCorrectChains(Teacher, Vocabulary, Problems, distillation.Sampling, distillation.SamplesPerPrompt));
         return sample;
+    }
+
+    /// <summary>Asks the teacher once: counted in <see cref="Computations"/> and timed in <see cref="Elapsed"/>.</summary>
+    T Timed<T>(Func<T> compute)
+    {
+        clock.Start();
+        try
+        {
+            var result = compute();
+            Computations++;
+            return result;
+        }
+        finally
+        {
+            clock.Stop();
+        }
     }
 
     /// <summary>Checks that these outputs belong to <paramref name="teacher"/> and <paramref name="problems"/>.</summary>
@@ -96,13 +102,7 @@ public sealed class LmTeacherOutputs : IDisposable
             throw new ArgumentException($"Expected the {Problems.Count:N0} sequences of the shared problems, got {sequences.Count:N0}.", nameof(sequences));
         var key = (sequences.Device.ToString(), batchSize);
         if (!logits.TryGetValue(key, out var value))
-        {
-            clock.Start();
-            try { value = LmSteps.TeacherLogits(Teacher, sequences, batchSize); }
-            finally { clock.Stop(); }
-            logits[key] = value;
-            Computations++;
-        }
+            logits[key] = value = Timed(() => LmSteps.TeacherLogits(Teacher, sequences, batchSize));
         return value;
     }
 

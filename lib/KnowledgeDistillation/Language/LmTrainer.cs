@@ -172,8 +172,7 @@ public static class LmTrainer
                 return new(mode, Train(student, vocabulary, AdditionTask.Examples(problems, ReasoningFormat.ChainOfThought), options, callbacks), null);
             case LmDistillationMode.SequenceKD:
             {
-                var samples = shared?.Chains(distillation) ?? SampleCorrectChains(teacher!, vocabulary, problems,
-                    new GenerationOptions(Temperature: distillation.SampleTemperature, Seed: distillation.SampleSeed), distillation.SamplesPerPrompt);
+                var samples = shared?.Chains(distillation) ?? SampleCorrectChains(teacher!, vocabulary, problems, distillation.Sampling, distillation.SamplesPerPrompt);
                 if (samples.Accepted.Count == 0)
                     throw new ArgumentException($"The teacher answered none of the {samples.Sampled} sampled chains correctly; train the teacher first.", nameof(teacher));
                 return new(mode, Train(student, vocabulary, samples.Accepted, options, callbacks), samples);
@@ -187,8 +186,7 @@ public static class LmTrainer
             case LmDistillationMode.OnPolicyKD:
             {
                 using var loss = new GeneralizedJSDLoss(distillation.Beta);
-                var sampling = new GenerationOptions(Temperature: distillation.SampleTemperature, Seed: distillation.SampleSeed);
-                return new(mode, DistillOnPolicy(student, teacher!, vocabulary, [.. problems.Select(p => p.Prompt)], options, sampling, loss.Compute,
+                return new(mode, DistillOnPolicy(student, teacher!, vocabulary, [.. problems.Select(p => p.Prompt)], options, distillation.Sampling, loss.Compute,
                     callbacks), null);
             }
             default:

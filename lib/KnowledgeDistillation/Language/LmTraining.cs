@@ -48,6 +48,10 @@ public enum LmDistillationMode
 public sealed record LmDistillationOptions(double T = 2.0, double Alpha = 1.0, double SampleTemperature = 1.0, int SamplesPerPrompt = 1, long SampleSeed = 0,
     double Beta = 0.5)
 {
+    /// <summary>How the teacher samples for sequence KD and the student for on-policy KD: at
+    /// <see cref="SampleTemperature"/>, seeded with <see cref="SampleSeed"/>.</summary>
+    public GenerationOptions Sampling => new(Temperature: SampleTemperature, Seed: SampleSeed);
+
     /// <summary>Throws on a bad value.</summary>
     public void Validate()
     {
