@@ -101,6 +101,7 @@ public sealed class RunCache
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(regime);
         ArgumentNullException.ThrowIfNull(options);
+        string device = Devices.Resolve(options.Device).ToString();
         var lines = new[]
         {
             $"format {FormatVersion}",
@@ -111,9 +112,9 @@ public sealed class RunCache
             $"regime images {regime.Images?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "all"}, epochs {regime.Epochs}",
             $"seed {seed}",
             // The device by what it resolves to, so that "auto" and "cpu" on a machine without CUDA share their runs.
-            $"training {JsonSerializer.Serialize(options with { Device = Devices.Resolve(options.Device).ToString() }, Json).ReplaceLineEndings(" ")}",
+            $"training {JsonSerializer.Serialize(options with { Device = device }, Json).ReplaceLineEndings(" ")}",
             $"test images {settings.TestImages?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "all"} (subset seed {Reproduction.TestSubsetSeed})",
-            $"device {Devices.Resolve(options.Device)}, {get_num_threads()} torch threads, TorchSharp {typeof(torch).Assembly.GetName().Version}",
+            $"device {device}, {get_num_threads()} torch threads, TorchSharp {typeof(torch).Assembly.GetName().Version}",
             $"teacher {teacher}",
             $"train data {trainData}",
             $"test data {testData}",
