@@ -134,12 +134,17 @@ public static class Trainer
         var device = Devices.Resolve(options.Device);
         var clock = Stopwatch.StartNew();
 
+        if (options.Precision != TrainingPrecision.Float32 && step is not ImageStep)
+            throw new NotSupportedException($"{options.Precision} training is implemented for image classifiers only; train this model with Precision = Float32.");
         manual_seed(options.Seed);
         using var shuffle = new Generator((ulong)options.Seed);
         model.to(device);
         step.Prepare(device, options);
 
-        var parameters = model.parameters().Concat(extraParameters).ToList();
+        // BFloat16: the optimiser updates float32 masters of the model's parameters; the model is in bfloat16 during the
+        // epochs' steps only, and in float32 (the masters' values) for evaluations, checkpoints and the caller.
+        using var mixed = options.Precision == TrainingPrecision.BFloat16 ? new MixedPrecision(model) : null;
+        var parameters = (mixed?.Masters ?? model.parameters()).Concat(extraParameters).ToList();
         using var optimizer = options.Optimizer switch
         {
             OptimizerKind.Sgd => (TorchSharp.Modules.OptimizerHelper)optim.SGD(parameters, options.LearningRate, momentum: options.Momentum, weight_decay: options.WeightDecay),
@@ -153,7 +158,8 @@ public static class Trainer
         string fingerprint = $"{description} | n={n} bs={options.BatchSize} epochs={options.Epochs} {options.Optimizer} lr={options.LearningRate} {options.Schedule} wd={options.WeightDecay} seed={options.Seed}" +
                              (options.Steps > 0 ? $" steps={options.Steps}" : "") +
                              (options.Schedule == ScheduleKind.WarmupCosine ? $" warmup={options.WarmupSteps} final={options.FinalLearningRateFraction}" : "") +
-                             (options.ClipGradNorm > 0 ? $" clip={options.ClipGradNorm}" : "");
+                             (options.ClipGradNorm > 0 ? $" clip={options.ClipGradNorm}" : "") +
+                             (mixed is not null ? $" precision={options.Precision}" : "");
         var history = new List<EpochRecord>();
         var stepRecords = new List<StepRecord>();
         int start = 1;
@@ -163,6 +169,7 @@ public static class Trainer
             history.AddRange(state.History);
             stepRecords.AddRange(state.Steps);
             start = state.Epoch + 1;
+            mixed?.MastersFromModel();
         }
 
         EvaluationResult? last = null;
@@ -173,6 +180,7 @@ public static class Trainer
             long seen = Math.Min(n, (long)stepsInEpoch * options.BatchSize);
             double epochRate = options.LearningRateAtStep((epoch - 1) * batches + 1, totalSteps, batches);
             var epochClock = Stopwatch.StartNew();
+            mixed?.ToWorking();
             model.train();
             using var drawn = randperm(n, generator: shuffle);
             using var permutation = Devices.OnDevice(drawn, device);
@@ -212,8 +220,10 @@ public static class Trainer
                     optimizer.zero_grad();
                     var output = step.Loss(batch);
                     output.Loss.backward();
+                    mixed?.GradientsToMasters();
                     if (options.ClipGradNorm > 0) ClipGradNorm(parameters, options.ClipGradNorm);
                     optimizer.step();
+                    mixed?.MastersToWorking();
                     using (no_grad())
                     {
                         var value = output.Loss.detach().to_type(ScalarType.Float64);
@@ -248,6 +258,7 @@ public static class Trainer
                 var names = termSums.Keys.ToList();
                 var totals = ToHost([firstBad, badLoss, lossSum, correct, .. names.Select(name => termSums[name]), stepLosses]);
                 ThrowIfDiverged(totals[0], totals[1]);
+                mixed?.ToFloat32();
                 int firstStep = (epoch - 1) * batches + 1, lossesAt = 4 + names.Count;
                 for (int b = 0; b < stepsInEpoch; b++)
                     stepRecords.Add(new StepRecord(firstStep + b, epoch, rates[b], totals[lossesAt + b], seconds[b]));
@@ -334,13 +345,28 @@ public static class Trainer
         protected Tensor X { get; private set; } = null!;
         protected Tensor Y { get; private set; } = null!;
 
+        /// <summary>The type the model that learns computes in (<see cref="TrainingOptions.Precision"/>).</summary>
+        ScalarType compute = ScalarType.Float32;
+
         public long Count => train.Count;
 
-        protected void MoveData(Device device)
+        protected void MoveData(Device device, TrainingOptions options)
         {
             X = Devices.OnDevice(train.Images, device);
             Y = Devices.OnDevice(train.Labels, device);
+            compute = options.Precision == TrainingPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
         }
+
+        /// <summary>Images for the model that learns, in the type it computes in.</summary>
+        protected Tensor ForModel(Tensor images) => images.dtype == compute ? images : images.to_type(compute);
+
+        /// <summary>The model's output for the losses, which are computed in float32.</summary>
+        protected static ModelOutput ForLosses(ModelOutput output) =>
+            output.Logits.dtype == ScalarType.Float32 && output.Features.All(f => f.dtype == ScalarType.Float32)
+                ? output
+                : new ModelOutput([.. output.Features.Select(ToFloat32)], ToFloat32(output.Logits));
+
+        protected static Tensor ToFloat32(Tensor t) => t.dtype == ScalarType.Float32 ? t : t.to_type(ScalarType.Float32);
 
         public virtual void Dispose()
         {
@@ -352,12 +378,12 @@ public static class Trainer
     /// <summary>Cross entropy with the hard labels.</summary>
     sealed class PlainStep(nn.Module<Tensor, Tensor> model, LabelledImages train) : ImageStep(train), IStep
     {
-        public void Prepare(Device device, TrainingOptions options) => MoveData(device);
+        public void Prepare(Device device, TrainingOptions options) => MoveData(device, options);
 
         public StepOutput Loss(StepBatch batch)
         {
             var labels = Y.index_select(0, batch.Index);
-            var logits = model.call(X.index_select(0, batch.Index));
+            var logits = ToFloat32(model.call(ForModel(X.index_select(0, batch.Index))));
             return new(F.cross_entropy(logits, labels), logits.argmax(1).eq(labels).sum(), new Dictionary<string, Tensor>());
         }
     }
@@ -385,7 +411,7 @@ public static class Trainer
 
         public void Prepare(Device device, TrainingOptions options)
         {
-            MoveData(device);
+            MoveData(device, options);
             Tensor images = X, labels = Y;
             if (teacher is null)
             {
@@ -477,7 +503,7 @@ public static class Trainer
         {
             var (index, labels) = (batch.Index, Y.index_select(0, batch.Index));
             var images = X.index_select(0, index);
-            var s = Forward(student, images);
+            var s = ForLosses(Forward(student, ForModel(images)));
             ModelOutput t;
             if (cache is not null)
             {

@@ -27,6 +27,19 @@ public enum ScheduleKind
     WarmupCosine,
 }
 
+/// <summary>The number format the model computes in while it trains.</summary>
+public enum TrainingPrecision
+{
+    /// <summary>32-bit floats throughout (the default).</summary>
+    Float32,
+    /// <summary>Mixed precision: the model's forward and backward passes run in bfloat16 (float32's range with 8
+    /// significant bits), while the optimiser keeps float32 master weights and its state in float32, and the losses are
+    /// computed in float32. Evaluations, checkpoints and the trained model hold the float32 weights. Fast where the
+    /// hardware has bfloat16 arithmetic (<see cref="Runtime.Devices.HasFastBFloat16"/>); elsewhere correct but slow.
+    /// Image classifiers only.</summary>
+    BFloat16,
+}
+
 /// <summary>Settings of a training or distillation run. <see cref="Validate"/> checks them before anything runs.</summary>
 public sealed record TrainingOptions
 {
@@ -77,6 +90,9 @@ public sealed record TrainingOptions
     /// <summary><c>auto</c>, <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
     public string Device { get; init; } = "auto";
 
+    /// <summary>The number format of the model's forward and backward passes (<see cref="TrainingPrecision"/>).</summary>
+    public TrainingPrecision Precision { get; init; } = TrainingPrecision.Float32;
+
     /// <summary>When set, a checkpoint is written here after every epoch (atomically), and <see cref="Resume"/> reads it.</summary>
     public string? CheckpointPath { get; init; }
 
@@ -118,6 +134,7 @@ public sealed record TrainingOptions
             throw new ArgumentOutOfRangeException(nameof(FinalLearningRateFraction), FinalLearningRateFraction, "FinalLearningRateFraction must be in [0, 1].");
         if (EvaluationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationBatchSize), EvaluationBatchSize, "EvaluationBatchSize must be at least 1.");
         if (ProgressEveryBatches < 1) throw new ArgumentOutOfRangeException(nameof(ProgressEveryBatches), ProgressEveryBatches, "ProgressEveryBatches must be at least 1.");
+        if (!Enum.IsDefined(Precision)) throw new ArgumentOutOfRangeException(nameof(Precision), Precision, "Precision must be Float32 or BFloat16.");
         if (Resume && CheckpointPath is null) throw new ArgumentException("Resume needs a CheckpointPath.", nameof(Resume));
         return this;
     }
