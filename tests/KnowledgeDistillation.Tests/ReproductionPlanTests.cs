@@ -41,6 +41,27 @@ public class ReproductionPlanTests
         // The recorded tables of notebooks 05 and 06 used these regimes, so the comparison lines up.
         var recorded = ReferenceResults.LoadRecorded().Where(r => r.Notebook.StartsWith("05", StringComparison.Ordinal));
         Assert.All(plan.Settings.Regimes, r => Assert.Contains(recorded, x => x.Images == r.Images && x.Epochs == r.Epochs));
+        // The teacher trains in bfloat16 mixed precision where this CPU does bfloat16 in hardware, the students in float32.
+        var precision = KnowledgeDistillation.Runtime.Devices.HasFastBFloat16(CPU) ? TrainingPrecision.BFloat16 : TrainingPrecision.Float32;
+        Assert.Equal(precision, teacher.Precision);
+        Assert.Equal(precision, plan.SettingsFor(teacher).TeacherPrecision);
+        Assert.Equal(TrainingPrecision.Float32, plan.SettingsFor(teacher).Training.Precision);
+        Assert.Equal(precision == TrainingPrecision.BFloat16, plan.Describe()[1].Contains("bfloat16", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_teacher_retrained_in_bfloat16_is_trained_in_bfloat16_and_comes_back_in_float32()
+    {
+        using var train = FashionMnist.Load(Split.Train, limit: 512);
+        using var test = FashionMnist.Load(Split.Test, limit: 200);
+        var settings = ReproductionSettings.Quick with { TeacherEpochs = 1, Training = ReproductionSettings.Quick.Training with { Device = "cpu" } };
+        using var float32 = Reproduction.TrainTeacher("cnn-teacher", train, test, settings);
+        using var bf16 = Reproduction.TrainTeacher("cnn-teacher", train, test, settings with { TeacherPrecision = TrainingPrecision.BFloat16 });
+        Assert.All(bf16.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+        // Same seed, data and initial weights: only the precision differs, and it shows in the weights.
+        Assert.Contains(float32.parameters().Zip(bf16.parameters()), p => !p.First.eq(p.Second).all().item<bool>());
+        using var again = Reproduction.TrainTeacher("cnn-teacher", train, test, settings with { TeacherPrecision = TrainingPrecision.BFloat16 });
+        Assert.All(bf16.parameters().Zip(again.parameters()), p => Assert.True(p.First.eq(p.Second).all().item<bool>(), "bfloat16 training is not deterministic"));
     }
 
     [Fact]

@@ -57,6 +57,9 @@ public sealed record ReproductionSettings
     /// the wider teacher (82% instead of 86% after 2 epochs on 10,000 images).</summary>
     public double TeacherLearningRate { get; init; } = 1e-3;
 
+    /// <summary>When the teacher is retrained: the number format of its training (the students use <see cref="Training"/>'s).</summary>
+    public TrainingPrecision TeacherPrecision { get; init; } = TrainingPrecision.Float32;
+
     static readonly ReproductionRegime[] FullRegimes = [new("all labels", null, 20), new("1,000 labels", 1000, 30)];
 
     /// <summary>The full table, as a GPU user runs it: all 60,000 images for 20 epochs, and 1,000 images for 30 epochs;
@@ -298,7 +301,7 @@ public static class Reproduction
         using var subset = settings.TeacherImages is { } n && n < train.Count ? train.BalancedSubset(n, 0) : null;
         manual_seed(0);
         var teacher = ModelZoo.Create(model);
-        Trainer.Train(teacher, subset ?? train, test, settings.Training with { Epochs = settings.TeacherEpochs, LearningRate = settings.TeacherLearningRate, Seed = 0, CheckpointPath = null, Resume = false }, callbacks);
+        Trainer.Train(teacher, subset ?? train, test, settings.Training with { Epochs = settings.TeacherEpochs, LearningRate = settings.TeacherLearningRate, Precision = settings.TeacherPrecision, Seed = 0, CheckpointPath = null, Resume = false }, callbacks);
         teacher.eval();
         return teacher;
     }
