@@ -37,6 +37,13 @@ static class CommonOptions
 
     public static Option<ScheduleKind> Schedule() => new("--schedule") { Description = "constant, cosine or step.", DefaultValueFactory = _ => ScheduleKind.Cosine };
 
+    public static Option<TrainingPrecision> Precision() => new("--precision")
+    {
+        Description = "float32, or bfloat16: mixed precision (bfloat16 forward and backward, float32 master weights; fast where the CPU has " +
+                      "AVX512-BF16 or AMX, or on Ampere or later GPUs). Image models only.",
+        DefaultValueFactory = _ => TrainingPrecision.Float32,
+    };
+
     public static Option<double> WeightDecay() => new("--weight-decay") { Description = "L2 weight decay.", DefaultValueFactory = _ => 0.0 };
 
     public static Option<string> Model(string description, string defaultValue, string name = "--model")
@@ -58,7 +65,7 @@ static class CommonOptions
 }
 
 /// <summary>The training options <c>kd train-teacher</c> and <c>kd distill</c> share: epochs, batch size, learning rate,
-/// optimiser, schedule, weight decay, seed, device and subset, read back as <see cref="TrainingOptions"/>.</summary>
+/// optimiser, schedule, weight decay, seed, device, subset and precision, read back as <see cref="TrainingOptions"/>.</summary>
 sealed class TrainingOptionGroup(int epochs, double learningRate)
 {
     public Option<int> Epochs { get; } = CommonOptions.Epochs(epochs);
@@ -70,15 +77,16 @@ sealed class TrainingOptionGroup(int epochs, double learningRate)
     public Option<long> Seed { get; } = CommonOptions.Seed();
     public Option<string> Device { get; } = CommonOptions.Device();
     public Option<int?> Subset { get; } = CommonOptions.Subset();
+    public Option<TrainingPrecision> Precision { get; } = CommonOptions.Precision();
 
     /// <summary>Every option, in the order <c>--help</c> lists them.</summary>
-    public IEnumerable<Option> All => [Epochs, BatchSize, LearningRate, Optimizer, Schedule, WeightDecay, Seed, Device, Subset];
+    public IEnumerable<Option> All => [Epochs, BatchSize, LearningRate, Optimizer, Schedule, WeightDecay, Seed, Device, Subset, Precision];
 
     /// <summary>The parsed values as training options (the caller adds what is specific to its command).</summary>
     public TrainingOptions Read(ParseResult parse) => new()
     {
         Epochs = parse.GetValue(Epochs), BatchSize = parse.GetValue(BatchSize), LearningRate = parse.GetValue(LearningRate),
         Optimizer = parse.GetValue(Optimizer), Schedule = parse.GetValue(Schedule), WeightDecay = parse.GetValue(WeightDecay),
-        Seed = parse.GetValue(Seed), Device = parse.GetValue(Device)!,
+        Seed = parse.GetValue(Seed), Device = parse.GetValue(Device)!, Precision = parse.GetValue(Precision),
     };
 }

@@ -21,7 +21,7 @@ static class DistillCommand
         string Method, string Objective, string Teacher, string TeacherModel, string TeacherSha256, double TeacherTestAccuracy,
         string Student, long StudentParameters, double T, double Alpha, double? FeatureWeight, int TrainImages, int Epochs,
         int BatchSize, string Optimizer, double LearningRate, string Schedule, double WeightDecay, long Seed, string Device,
-        bool CachedTeacherOutputs, double TestAccuracy, double TestLoss, double TestEce, double Seconds, string Command);
+        string Precision, bool CachedTeacherOutputs, double TestAccuracy, double TestLoss, double TestEce, double Seconds, string Command);
 
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -89,7 +89,7 @@ static class DistillCommand
                 manifest.TestAccuracy, studentName, ModelSize.ParameterCount(network), settings.T, settings.Alpha,
                 settings.FeatureWeight ?? DistillationMethods.DefaultWeight(m), train.Count, options.Epochs, options.BatchSize,
                 options.Optimizer.ToString().ToLowerInvariant(), options.LearningRate, options.Schedule.ToString().ToLowerInvariant(), options.WeightDecay,
-                options.Seed, resolved.ToString(), options.CacheTeacherOutputs, result.Final.Accuracy, result.Final.Loss, result.Final.Ece,
+                options.Seed, resolved.ToString(), options.Precision.ToString().ToLowerInvariant(), options.CacheTeacherOutputs, result.Final.Accuracy, result.Final.Loss, result.Final.Ece,
                 Math.Round(clock.Elapsed.TotalSeconds, 1), "kd " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1)));
             File.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, Json) + "\n");
             Console.WriteLine($"{studentName} distilled with {DistillationMethods.Name(m)}: test accuracy {result.Final.Accuracy:P2}, loss {result.Final.Loss:F4}, " +

@@ -51,7 +51,7 @@ public class DistillCliTests(ThrowawayTeacher teacher) : IClassFixture<Throwaway
         var (code, output) = Kd("distill", "--help");
         Assert.Equal(0, code);
         foreach (var option in new[] { "--method", "--teacher", "--teacher-dir", "--student", "--T", "--alpha", "--weight", "--epochs", "--batch-size",
-                     "--lr", "--optimizer", "--schedule", "--seed", "--device", "--subset", "--out", "--no-cache" })
+                     "--lr", "--optimizer", "--schedule", "--seed", "--device", "--subset", "--precision", "--out", "--no-cache" })
             Assert.Contains(option + " ", output);
     }
 
@@ -68,6 +68,7 @@ public class DistillCliTests(ThrowawayTeacher teacher) : IClassFixture<Throwaway
     [InlineData("--alpha", "1.5", "--alpha must be in [0, 1]")]
     [InlineData("--T", "0", "--T must be a finite number > 0")]
     [InlineData("--student", "nope", "Unknown model 'nope'")]
+    [InlineData("--precision", "float16", "float16")]
     public void Distill_rejects_bad_values_with_exit_code_2(string option, string value, string message)
     {
         var (code, output) = Kd("distill", option, value);
@@ -117,6 +118,24 @@ public class DistillCliTests(ThrowawayTeacher teacher) : IClassFixture<Throwaway
         student.load(dir.File("student.bin"));
         using var test = FashionMnist.Load(Split.Test);
         Assert.Equal(root.GetProperty("test_accuracy").GetDouble(), Evaluator.Evaluate(student, test).Accuracy, 1e-9);
+    }
+
+    /// <summary><c>--precision bfloat16</c>: the student trains in mixed precision, says so in its summary, and its saved
+    /// weights are float32 ones that give the reported accuracy.</summary>
+    [Fact]
+    public void Distill_in_bfloat16_saves_a_float32_student_that_gives_the_reported_accuracy()
+    {
+        using var dir = new TempDirectory();
+        var (code, output) = Kd("distill", "--method", "kd", "--teacher-dir", teacher.Directory, "--subset", "200", "--epochs", "2",
+            "--batch-size", "50", "--device", "cpu", "--precision", "bfloat16", "--out", dir.Path);
+        Assert.True(code == 0, output);
+        using var summary = JsonDocument.Parse(File.ReadAllText(dir.File("summary.json")));
+        Assert.Equal("bfloat16", summary.RootElement.GetProperty("precision").GetString());
+        var student = ModelZoo.Create("cnn-student");
+        student.load(dir.File("student.bin"));
+        Assert.All(student.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+        using var test = FashionMnist.Load(Split.Test);
+        Assert.Equal(summary.RootElement.GetProperty("test_accuracy").GetDouble(), Evaluator.Evaluate(student, test).Accuracy, 1e-9);
     }
 
     /// <summary><c>kd distill</c> killed after its first epochs (SIGKILL, the process tree), then run again with the same
