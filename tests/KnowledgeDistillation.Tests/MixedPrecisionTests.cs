@@ -136,6 +136,16 @@ public class MixedPrecisionTests
     }
 
     [Fact]
+    public void A_bfloat16_run_leaves_no_live_tensors_behind()
+    {
+        using var model = Student();
+        Trainer.Train(model, TrainSlice.Value, TestSlice.Value, Quick(1)); // warm-up: optimiser and generator first use
+        var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Trainer.Train(model, TrainSlice.Value, TestSlice.Value, Quick(2));
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
     public void Language_models_and_bad_values_are_refused_with_a_reason()
     {
         Assert.Equal("Precision", Assert.Throws<ArgumentOutOfRangeException>(() => (Quick() with { Precision = (TrainingPrecision)7 }).Validate()).ParamName);

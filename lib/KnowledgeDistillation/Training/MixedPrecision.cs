@@ -32,7 +32,8 @@ sealed class MixedPrecision : IDisposable
         {
             if (p.dtype != ScalarType.Float32)
                 throw new ArgumentException($"BFloat16 training starts from a float32 model; a parameter of {model.GetName()} is {p.dtype}.", nameof(model));
-            return new Parameter(p.detach().clone(), p.requires_grad);
+            using var value = p.detach();
+            return new Parameter(value.clone(), p.requires_grad);
         }).ToList();
     }
 
