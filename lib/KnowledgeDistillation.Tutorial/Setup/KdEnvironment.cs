@@ -78,6 +78,64 @@ public static class KdEnvironment
         Environment.GetEnvironmentVariable(QuickVariable) is { } v &&
         (v == "1" || v.Equals("true", StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>The environment variable that chooses the language of the exercises' self-check messages
+    /// (<see cref="Language"/>): <c>zh-TW</c> for Traditional Chinese as used in Taiwan; any other value for English.</summary>
+    public const string LanguageVariable = "KD_LANG";
+
+    /// <summary>The value of <see cref="Language"/> for Traditional Chinese as used in Taiwan.</summary>
+    public const string TraditionalChinese = "zh-TW";
+
+    /// <summary>The value of <see cref="Language"/> for English.</summary>
+    public const string English = "en";
+
+    static readonly AsyncLocal<string?> languageOverride = new();
+
+    /// <summary>
+    /// The language of the messages a learner sees (the exercises' self-checks): <see cref="TraditionalChinese"/>
+    /// ("zh-TW") or <see cref="English"/> ("en"). When <c>KD_LANG</c> is set it decides: "zh-TW" (in any letter case)
+    /// gives "zh-TW", any other value gives "en", whatever the directory. Otherwise the notebook's folder decides: VS Code,
+    /// the test harness and <c>kd notebooks run</c> run a notebook with its folder as the working directory, so a current
+    /// directory named <c>zh-TW</c> (the notebooks in notebooks/zh-TW) gives "zh-TW", and any other gives "en".
+    /// Read on every call (it is cheap), so a change of the variable or of the directory takes effect at once.
+    /// </summary>
+    public static string Language => languageOverride.Value ?? LanguageFor(
+        Environment.GetEnvironmentVariable(LanguageVariable), CurrentDirectoryName());
+
+    /// <summary>The language that <c>KD_LANG</c> = <paramref name="variable"/> (null or empty: not set) and a current
+    /// directory named <paramref name="directoryName"/> select; see <see cref="Language"/>.</summary>
+    internal static string LanguageFor(string? variable, string? directoryName) =>
+        !string.IsNullOrWhiteSpace(variable)
+            ? IsTraditionalChinese(variable.Trim()) ? TraditionalChinese : English
+            : IsTraditionalChinese(directoryName) ? TraditionalChinese : English;
+
+    static bool IsTraditionalChinese(string? name) => string.Equals(name, TraditionalChinese, StringComparison.OrdinalIgnoreCase);
+
+    static string? CurrentDirectoryName()
+    {
+        try
+        {
+            return Path.GetFileName(Path.TrimEndingDirectorySeparator(Directory.GetCurrentDirectory()));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // the working directory was deleted or cannot be read: English
+        }
+    }
+
+    /// <summary>For tests: makes <see cref="Language"/> <paramref name="language"/> in this asynchronous flow (the test
+    /// and what it calls) until the returned object is disposed, whatever <c>KD_LANG</c> and the directory say.</summary>
+    internal static IDisposable UseLanguage(string language)
+    {
+        var previous = languageOverride.Value;
+        languageOverride.Value = language;
+        return new Restore(() => languageOverride.Value = previous);
+    }
+
+    sealed class Restore(Action restore) : IDisposable
+    {
+        public void Dispose() => restore();
+    }
+
     /// <summary>Returns <paramref name="full"/> normally and <paramref name="quick"/> in quick mode.</summary>
     /// <example><c>int epochs = KdEnvironment.Pick(full: 10, quick: 1);</c></example>
     public static T Pick<T>(T full, T quick) => QuickMode ? quick : full;
