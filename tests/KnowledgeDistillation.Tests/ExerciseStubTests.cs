@@ -1,6 +1,7 @@
 using System.Linq.Expressions;
 using System.Reflection;
 using KnowledgeDistillation.Exercises;
+using KnowledgeDistillation.Setup;
 
 namespace KnowledgeDistillation.Tests;
 
@@ -37,20 +38,39 @@ public class ExerciseStubTests
     [MemberData(nameof(Checks))]
     public void A_stub_that_still_throws_NotImplementedException_is_not_attempted_yet(string check)
     {
+        var result = CheckStub(check);
+        Assert.False(result.Passed);
+        Assert.StartsWith("Not attempted yet: ", result.Message);
+        Assert.Contains("NotImplementedException", result.Message);
+    }
+
+    /// <summary>In the zh-TW edition (<see cref="KdEnvironment.Language"/> zh-TW) the same stub is 尚未作答.</summary>
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public void In_zh_TW_a_stub_is_not_attempted_yet_in_Chinese(string check)
+    {
+        CheckResult result;
+        using (KdEnvironment.UseLanguage(KdEnvironment.TraditionalChinese))
+            result = CheckStub(check);
+        Assert.False(result.Passed);
+        Assert.StartsWith("尚未作答：", result.Message);
+        Assert.Matches(@"^尚未作答：\S.*?仍然丟出 NotImplementedException。把那一行換成你的程式碼，執行儲存格，然後再執行一次這個檢查。", result.Message);
+        Assert.DoesNotContain("Not attempted", result.Message);
+    }
+
+    /// <summary>Runs <paramref name="check"/> with a stub for each of its functions.</summary>
+    static CheckResult CheckStub(string check)
+    {
         var method = CheckMethods().Single(m => $"{m.DeclaringType!.Name}.{m.Name}" == check);
         var arguments = method.GetParameters().Select(p => typeof(Delegate).IsAssignableFrom(p.ParameterType) ? Stub(p.ParameterType) : p.DefaultValue).ToArray();
-        CheckResult result;
         try
         {
-            result = (CheckResult)method.Invoke(null, arguments)!;
+            return (CheckResult)method.Invoke(null, arguments)!;
         }
         catch (TargetInvocationException e)
         {
             throw new Xunit.Sdk.XunitException($"{check} crashed on a stub instead of reporting it: {e.InnerException}");
         }
-        Assert.False(result.Passed);
-        Assert.StartsWith("Not attempted yet: ", result.Message);
-        Assert.Contains("NotImplementedException", result.Message);
     }
 
     /// <summary>A delegate of <paramref name="type"/> whose body is <c>throw new NotImplementedException()</c>.</summary>

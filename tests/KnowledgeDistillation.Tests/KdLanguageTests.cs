@@ -1,3 +1,4 @@
+using KnowledgeDistillation.Exercises;
 using KnowledgeDistillation.Setup;
 
 namespace KnowledgeDistillation.Tests;
@@ -32,8 +33,9 @@ public class KdLanguageTests
         Assert.Equal(expected, KdEnvironment.LanguageFor(variable, directoryName));
 
     [Fact]
-    public void The_variable_and_the_working_directory_select_the_language()
+    public void The_variable_and_the_working_directory_select_the_language_of_the_checks()
     {
+        static string Stub() => DivergenceChecks.CheckKl((p, q) => throw new NotImplementedException()).Message;
         var savedVariable = Environment.GetEnvironmentVariable(KdEnvironment.LanguageVariable);
         var savedDirectory = Directory.GetCurrentDirectory();
         var root = Directory.CreateTempSubdirectory("kd-language-");
@@ -45,9 +47,11 @@ public class KdLanguageTests
             Environment.SetEnvironmentVariable(KdEnvironment.LanguageVariable, null);
             Directory.SetCurrentDirectory(english);
             Assert.Equal("en", KdEnvironment.Language);
+            Assert.StartsWith("Not attempted yet: MyKl still throws", Stub());
 
             Directory.SetCurrentDirectory(zhTW);
             Assert.Equal("zh-TW", KdEnvironment.Language);
+            Assert.Equal("尚未作答：MyKl 仍然丟出 NotImplementedException。把那一行換成你的程式碼，執行儲存格，然後再執行一次這個檢查。", Stub());
 
             Environment.SetEnvironmentVariable(KdEnvironment.LanguageVariable, "en"); // the variable wins over the folder
             Assert.Equal("en", KdEnvironment.Language);
@@ -57,6 +61,7 @@ public class KdLanguageTests
             Directory.SetCurrentDirectory(english);
             Environment.SetEnvironmentVariable(KdEnvironment.LanguageVariable, "zh-TW");
             Assert.Equal("zh-TW", KdEnvironment.Language);
+            Assert.StartsWith("尚未作答：", Stub());
 
             using (KdEnvironment.UseLanguage(KdEnvironment.English)) // the tests' override wins over both
                 Assert.Equal("en", KdEnvironment.Language);

@@ -1,3 +1,4 @@
+using static KnowledgeDistillation.Exercises.Localized;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Exercises;
@@ -12,11 +13,17 @@ static class LearnerCode
     /// </summary>
     public const double Rtol = 1e-4, Atol = 1e-6;
 
+    /// <summary>The start of an accepted answer's message: "Correct: " (zh-TW "正確：").</summary>
+    public static string Correct => Say("Correct: ", "正確：");
+
+    /// <summary>The start of a rejected answer's message: "Not yet: " (zh-TW "還不對：").</summary>
+    public static string NotYet => Say("Not yet: ", "還不對：");
+
     /// <summary>An accepted answer: "Correct: " and what was checked.</summary>
-    public static CheckResult Pass(string message) => new(true, "Correct: " + message);
+    public static CheckResult Pass(string message) => new(true, Correct + message);
 
     /// <summary>A rejected answer: "Not yet: " and what is wrong.</summary>
-    public static CheckResult Fail(string message) => new(false, "Not yet: " + message);
+    public static CheckResult Fail(string message) => new(false, NotYet + message);
 
     /// <summary>The verdict on a learner's function that threw: "Not attempted yet" while it still throws the stub's
     /// <see cref="NotImplementedException"/> (an exercise cell ships with that body, so "Run All" completes), otherwise
@@ -25,9 +32,16 @@ static class LearnerCode
     {
         ArgumentNullException.ThrowIfNull(exception);
         return exception is NotImplementedException
-            ? new CheckResult(false, $"Not attempted yet: {function} still throws NotImplementedException. Replace that line with your code, run the cell, then run this check again.")
-            : Fail($"{function} threw {exception.GetType().Name}: {exception.Message}{hint}");
+            ? new CheckResult(false, Say(
+                $"Not attempted yet: {function} still throws NotImplementedException. Replace that line with your code, run the cell, then run this check again.",
+                $"尚未作答：{Spaced(function)}仍然丟出 NotImplementedException。把那一行換成你的程式碼，執行儲存格，然後再執行一次這個檢查。"))
+            : Fail(Say($"{function} threw {exception.GetType().Name}: {exception.Message}{hint}",
+                       $"{Spaced(function)}丟出了 {exception.GetType().Name}：{exception.Message}{hint}"));
     }
+
+    /// <summary>The failure for a learner's function that returned null instead of a tensor.</summary>
+    public static CheckResult ReturnedNull(string function) =>
+        Fail(Say($"{function} returned null; return a tensor.", $"{Spaced(function)}傳回了 null；請傳回一個張量。"));
 
     /// <summary>Runs <paramref name="call"/>; on an exception or a null result, returns a failure that says so.</summary>
     public static CheckResult? Run(string function, Func<Tensor?> call, out Tensor result)
@@ -42,7 +56,7 @@ static class LearnerCode
         {
             return Threw(function, e);
         }
-        if (r is null) return Fail($"{function} returned null; return a tensor.");
+        if (r is null) return ReturnedNull(function);
         result = r;
         return null;
     }

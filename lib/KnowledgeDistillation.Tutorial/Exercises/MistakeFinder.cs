@@ -1,3 +1,4 @@
+using static KnowledgeDistillation.Exercises.Localized;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Exercises;
@@ -26,9 +27,7 @@ static class MistakeFinder
         try
         {
             var value = answer();
-            return value is null
-                ? (null, new CheckResult(false, $"Not yet: {function} returned null; return a tensor."))
-                : (value, null);
+            return value is null ? (null, LearnerCode.ReturnedNull(function)) : (value, null);
         }
         catch (Exception e)
         {
@@ -45,7 +44,7 @@ static class MistakeFinder
     /// <param name="student">The student's logits or features.</param>
     /// <param name="teacher">The teacher's logits or features.</param>
     /// <param name="function">The learner's function's name, for the messages.</param>
-    /// <param name="what">What the tensors are, for example <c>logits</c>.</param>
+    /// <param name="what">What the tensors are, for example <c>logits</c> (邏輯值 in zh-TW).</param>
     /// <param name="noGradient">The message when the value carries no gradient at all.</param>
     /// <param name="teacherGradient">The message when a gradient reaches the teacher.</param>
     /// <param name="alsoLearns">A module that must train with the student (a regressor), and the message when it gets no gradient.</param>
@@ -60,13 +59,13 @@ static class MistakeFinder
             foreach (var p in zeroed.Module.parameters()) p.grad?.zero_();
         var (value, failure) = Call(() => loss(s, t), function);
         if (failure is not null) return failure;
-        if (!value!.requires_grad) return new CheckResult(false, "Not yet: " + noGradient);
+        if (!value!.requires_grad) return LearnerCode.Fail(noGradient);
         value.sum().backward();
         if (!HasGradient(s.grad))
-            return new CheckResult(false, $"Not yet: the value is right but no gradient reaches the student's {what}.");
+            return LearnerCode.Fail(Say($"the value is right but no gradient reaches the student's {what}.", $"數值是對的，但沒有梯度傳到學生的{what}。"));
         if (alsoLearns is { } learner && !learner.Module.parameters().Any(p => HasGradient(p.grad)))
-            return new CheckResult(false, "Not yet: " + learner.NoGradient);
-        if (HasGradient(t.grad)) return new CheckResult(false, "Not yet: " + teacherGradient);
+            return LearnerCode.Fail(learner.NoGradient);
+        if (HasGradient(t.grad)) return LearnerCode.Fail(teacherGradient);
         return null;
     }
 
@@ -76,8 +75,12 @@ static class MistakeFinder
         if (value.numel() == 1) return null;
         string shape = "[" + string.Join(", ", value.shape) + "]";
         return value.dim() == 1 && value.shape[0] == batch
-            ? new CheckResult(false, $"Not yet: {function} returned one value per example ({shape}); average them over the batch (sum over classes, mean over examples: \"batchmean\") to get one number.")
-            : new CheckResult(false, $"Not yet: {function} returned a tensor of shape {shape}; it should return a single number.");
+            ? LearnerCode.Fail(Say(
+                $"{function} returned one value per example ({shape}); average them over the batch (sum over classes, mean over examples: \"batchmean\") to get one number.",
+                $"{Spaced(function)}對每個範例各傳回一個值（{shape}）；請對批次取平均（對類別加總、對範例取平均：「batchmean」），得到單一數值。"))
+            : LearnerCode.Fail(Say(
+                $"{function} returned a tensor of shape {shape}; it should return a single number.",
+                $"{Spaced(function)}傳回了形狀為 {shape} 的張量；它應該傳回單一數值。"));
     }
 
     /// <summary>True when the two single-number tensors agree within <see cref="Rtol"/> and <see cref="Atol"/>.</summary>
@@ -125,16 +128,17 @@ static class MistakeFinder
     /// <summary>The verdict for an explained answer: passed when every choice is right or acceptable.</summary>
     public static CheckResult Verdict(IReadOnlyList<Choice>? explained, string right, string unexplained)
     {
-        if (explained is null) return new CheckResult(false, "Not yet: " + unexplained);
+        if (explained is null) return LearnerCode.Fail(unexplained);
         var mistakes = explained.Where(c => c.Mistake is not null && !c.Acceptable).Select(c => c.Mistake!).ToList();
         var remarks = explained.Where(c => c.Mistake is not null && c.Acceptable).Select(c => c.Mistake!).ToList();
         if (mistakes.Count == 0)
-            return new CheckResult(true, "Correct: " + right + (remarks.Count > 0 ? " Note: " + string.Join(" ", remarks) : ""));
+            return LearnerCode.Pass(right + (remarks.Count > 0 ? Say(" Note: ", "附註：") + string.Join(Say(" ", ""), remarks) : ""));
         return Reject(mistakes);
     }
 
     /// <summary>A failed check naming one mistake, or numbering several.</summary>
-    public static CheckResult Reject(IReadOnlyList<string> mistakes) => new(false, mistakes.Count == 1
-        ? "Not yet: " + mistakes[0]
-        : "Not yet, " + mistakes.Count + " things to fix:" + string.Concat(mistakes.Select((m, i) => $"{Environment.NewLine}  {i + 1}. {m}")));
+    public static CheckResult Reject(IReadOnlyList<string> mistakes) => mistakes.Count == 1
+        ? LearnerCode.Fail(mistakes[0])
+        : new(false, Say($"Not yet, {mistakes.Count} things to fix:", $"還不對，有 {mistakes.Count} 個地方要修正：")
+                     + string.Concat(mistakes.Select((m, i) => $"{Environment.NewLine}  {i + 1}. {m}")));
 }
