@@ -1,6 +1,7 @@
 using KnowledgeDistillation.Analysis;
 using KnowledgeDistillation.Experiments;
 using KnowledgeDistillation.Training;
+using static KnowledgeDistillation.Exercises.Localized;
 using static TorchSharp.torch;
 
 namespace KnowledgeDistillation.Exercises;
@@ -33,17 +34,23 @@ public static class ReproductionChecks
         }
         double expected = MeanStd.Of(a).WelchT(MeanStd.Of(b));
         if (double.IsFinite(value) && Math.Abs(value - expected) <= 1e-9 * Math.Max(1, Math.Abs(expected)))
-            return LearnerCode.Pass($"t = (ā − b̄) / √(s_a²/n_a + s_b²/n_b) with sample variances: {value:F4} for groups of 3 and 5 seeds, the same as MeanStd.WelchT.");
+            return LearnerCode.Pass(Say($"t = (ā − b̄) / √(s_a²/n_a + s_b²/n_b) with sample variances: {value:F4} for groups of 3 and 5 seeds, the same as MeanStd.WelchT.",
+                $"t = (ā − b̄) / √(s_a²/n_a + s_b²/n_b)，使用樣本變異數：對 3 個與 5 個隨機種子的兩組得到 {value:F4}，與 MeanStd.WelchT 相同。"));
         IReadOnlyList<IReadOnlyList<Choice>> dimensions =
         [
-            [Choice.Right, new("Use the sample variance, divided by n − 1: with 3 seeds the population variance (divided by n) underestimates the spread and makes t too large.")],
-            [Choice.Right, new("That is Student's t with a pooled variance. Welch's t does not assume equal variances: s_a²/n_a + s_b²/n_b, each group with its own variance and size.")],
-            [Choice.Right, new("Take the square root of s_a²/n_a + s_b²/n_b: t divides the difference by a standard error, not by a variance.")],
-            [Choice.Right, new("The sign is reversed: t is for mean(a) − mean(b), so a method (a) better than scratch (b) gets a positive t.")],
+            [Choice.Right, new(Say("Use the sample variance, divided by n − 1: with 3 seeds the population variance (divided by n) underestimates the spread and makes t too large.",
+                "請使用除以 n − 1 的樣本變異數：只有 3 個隨機種子時，母體變異數（除以 n）會低估離散程度，使 t 過大。"))],
+            [Choice.Right, new(Say("That is Student's t with a pooled variance. Welch's t does not assume equal variances: s_a²/n_a + s_b²/n_b, each group with its own variance and size.",
+                "那是使用合併變異數的 Student t。Welch t 不假設變異數相等：s_a²/n_a + s_b²/n_b，每組使用自己的變異數與大小。"))],
+            [Choice.Right, new(Say("Take the square root of s_a²/n_a + s_b²/n_b: t divides the difference by a standard error, not by a variance.",
+                "請對 s_a²/n_a + s_b²/n_b 取平方根：t 是把差值除以標準誤，而不是除以變異數。"))],
+            [Choice.Right, new(Say("The sign is reversed: t is for mean(a) − mean(b), so a method (a) better than scratch (b) gets a positive t.",
+                "正負號反了：t 對應的是 mean(a) − mean(b)，所以比從頭訓練（b）更好的方法（a）會得到正的 t。"))],
         ];
         var explained = MistakeFinder.Explain(dimensions, c => tensor(WelchVariant(a, b, c), ScalarType.Float64), tensor(value, ScalarType.Float64));
         return MistakeFinder.Verdict(explained, "",
-            $"for a = [{string.Join(", ", a)}] and b = [{string.Join(", ", b)}] MyWelchT gave {value:G6}, but Welch's t is {expected:G6}: (mean(a) − mean(b)) / √(s_a²/n_a + s_b²/n_b), with s² = Σ(x − x̄)² / (n − 1).");
+            Say($"for a = [{string.Join(", ", a)}] and b = [{string.Join(", ", b)}] MyWelchT gave {value:G6}, but Welch's t is {expected:G6}: (mean(a) − mean(b)) / √(s_a²/n_a + s_b²/n_b), with s² = Σ(x − x̄)² / (n − 1).",
+                $"對 a = [{string.Join(", ", a)}] 與 b = [{string.Join(", ", b)}]，MyWelchT 得到 {value:G6}，但 Welch t 是 {expected:G6}：(mean(a) − mean(b)) / √(s_a²/n_a + s_b²/n_b)，其中 s² = Σ(x − x̄)² / (n − 1)。"));
     }
 
     // choices: variance divisor (n − 1 / n), Welch / pooled, square root / none, a − b / b − a
@@ -72,9 +79,10 @@ public static class ReproductionChecks
         // Hinton's MNIST figures, the PyTorch tutorial's, and a method that made the student worse (RepDistiller's RKD).
         (double Teacher, double Scratch, double Distilled, string Name)[] cases =
         [
-            (99.33, 98.54, 99.26, "Hinton et al.'s MNIST result"),
-            (75.10, 69.86, 70.80, "the PyTorch tutorial's CIFAR-10 result"),
-            (79.42, 72.50, 71.90, "RepDistiller's resnet32x4 → resnet8x4 RKD student (worse than scratch)"),
+            (99.33, 98.54, 99.26, Say("Hinton et al.'s MNIST result", "Hinton 等人的 MNIST 結果")),
+            (75.10, 69.86, 70.80, Say("the PyTorch tutorial's CIFAR-10 result", "PyTorch 教學的 CIFAR-10 結果")),
+            (79.42, 72.50, 71.90, Say("RepDistiller's resnet32x4 → resnet8x4 RKD student (worse than scratch)",
+                "RepDistiller 的 resnet32x4 → resnet8x4 RKD 學生（比從頭訓練更差）")),
         ];
         foreach (var (teacher, scratch, distilled, name) in cases)
         {
@@ -92,17 +100,24 @@ public static class ReproductionChecks
             IReadOnlyList<IReadOnlyList<Choice>> dimensions =
             [
                 [Choice.Right,
-                 new("Divide by the gap, teacher − scratch, not by the teacher's accuracy: the question is how much of the distance to the teacher was covered."),
-                 new("Divide by teacher − scratch: you measured the gap from the distilled student (teacher − distilled), which is what is left, not what there was."),
-                 new("That is the gain in points, distilled − scratch; divide it by the gap, teacher − scratch, to get the share.")],
-                [Choice.Right, new("Return a fraction (0.91), not a percentage (91): multiply by 100 only when you print it.")],
-                [Choice.Right, new("The sign is reversed: the gain is distilled − scratch, so a student that got worse has a negative share.")],
+                 new(Say("Divide by the gap, teacher − scratch, not by the teacher's accuracy: the question is how much of the distance to the teacher was covered.",
+                     "請除以差距 teacher − scratch，而不是教師的準確率：要問的是與教師之間的距離縮小了多少。")),
+                 new(Say("Divide by teacher − scratch: you measured the gap from the distilled student (teacher − distilled), which is what is left, not what there was.",
+                     "請除以 teacher − scratch：你量的是從蒸餾學生算起的差距（teacher − distilled），那是剩下的差距，而不是原本的差距。")),
+                 new(Say("That is the gain in points, distilled − scratch; divide it by the gap, teacher − scratch, to get the share.",
+                     "那是以百分點計的進步 distilled − scratch；請把它除以差距 teacher − scratch，得到比例。"))],
+                [Choice.Right, new(Say("Return a fraction (0.91), not a percentage (91): multiply by 100 only when you print it.",
+                    "請傳回比例（0.91），而不是百分比（91）：只有在印出時才乘以 100。"))],
+                [Choice.Right, new(Say("The sign is reversed: the gain is distilled − scratch, so a student that got worse has a negative share.",
+                    "正負號反了：進步是 distilled − scratch，所以變差的學生，其比例是負的。"))],
             ];
             var explained = MistakeFinder.Explain(dimensions, c => tensor(GapVariant(teacher, scratch, distilled, c), ScalarType.Float64), tensor(value, ScalarType.Float64));
             var verdict = MistakeFinder.Verdict(explained, "",
-                $"for {name} (teacher {teacher}, scratch {scratch}, distilled {distilled}) MyGapClosed gave {value:G6}, but the share is {expected:G6} = (distilled − scratch) / (teacher − scratch).");
+                Say($"for {name} (teacher {teacher}, scratch {scratch}, distilled {distilled}) MyGapClosed gave {value:G6}, but the share is {expected:G6} = (distilled − scratch) / (teacher − scratch).",
+                    $"對 {name}（teacher {teacher}、scratch {scratch}、distilled {distilled}），MyGapClosed 得到 {value:G6}，但比例是 {expected:G6} = (distilled − scratch) / (teacher − scratch)。"));
             return explained is null ? verdict
-                : verdict with { Message = verdict.Message + $" (For {name}: you gave {value:G4}, the share is {expected:G4}.)" };
+                : verdict with { Message = verdict.Message + Say($" (For {name}: you gave {value:G4}, the share is {expected:G4}.)",
+                    $"（對 {name}：你給出 {value:G4}，比例是 {expected:G4}。）") };
         }
         double noGap;
         try
@@ -111,11 +126,14 @@ public static class ReproductionChecks
         }
         catch (Exception e)
         {
-            return LearnerCode.Fail($"MyGapClosed threw {e.GetType().Name} when the teacher is no better than the scratch student: return double.NaN there instead. ({e.Message})");
+            return LearnerCode.Fail(Say($"MyGapClosed threw {e.GetType().Name} when the teacher is no better than the scratch student: return double.NaN there instead. ({e.Message})",
+                $"教師不比從頭訓練的學生好時，MyGapClosed 丟出了 {e.GetType().Name}：這時請改為傳回 double.NaN。（{e.Message}）"));
         }
         if (!double.IsNaN(noGap))
-            return LearnerCode.Fail($"with a teacher no better than the scratch student (70 and 70) there is no gap to close, and MyGapClosed gave {noGap}. Return double.NaN when teacher ≤ scratch.");
-        return LearnerCode.Pass("(distilled − scratch) / (teacher − scratch): 0.91 for Hinton's MNIST result, 0.18 for the PyTorch tutorial, negative for a student that got worse, and NaN without a gap.");
+            return LearnerCode.Fail(Say($"with a teacher no better than the scratch student (70 and 70) there is no gap to close, and MyGapClosed gave {noGap}. Return double.NaN when teacher ≤ scratch.",
+                $"教師不比從頭訓練的學生好時（70 與 70），沒有差距可以縮小，而 MyGapClosed 得到 {noGap}。當 teacher ≤ scratch 時，請傳回 double.NaN。"));
+        return LearnerCode.Pass(Say("(distilled − scratch) / (teacher − scratch): 0.91 for Hinton's MNIST result, 0.18 for the PyTorch tutorial, negative for a student that got worse, and NaN without a gap.",
+            "(distilled − scratch) / (teacher − scratch)：Hinton 的 MNIST 結果為 0.91，PyTorch 教學為 0.18，變差的學生為負值，沒有差距時為 NaN。"));
     }
 
     // choices: denominator (teacher − scratch / teacher / teacher − distilled / 1), scale (fraction / percent), sign
