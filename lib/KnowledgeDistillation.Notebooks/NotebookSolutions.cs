@@ -64,13 +64,15 @@ public static partial class NotebookSolutions
     public const string FolderName = "solutions";
 
     /// <summary>The solutions file of <paramref name="notebookPath"/>: <c>../solutions/NN-topic.md</c> from the notebook's
-    /// folder.</summary>
+    /// folder, and <c>../../solutions/NN-topic.md</c> from a translation's (<c>notebooks/zh-TW/</c>, see
+    /// <see cref="NotebookEditions.Of"/>): the editions share their code, so they share the solutions.</summary>
     public static string PathFor(string notebookPath)
     {
         ArgumentNullException.ThrowIfNull(notebookPath);
         string full = Path.GetFullPath(notebookPath);
-        string folder = Path.GetDirectoryName(Path.GetDirectoryName(full)!)!;
-        return Path.Combine(folder, FolderName, Path.GetFileNameWithoutExtension(full) + ".md");
+        string folder = Path.GetDirectoryName(full)!;
+        if (NotebookEditions.Of(full).IsTranslation) folder = Path.GetDirectoryName(folder)!;
+        return Path.Combine(Path.GetDirectoryName(folder)!, FolderName, Path.GetFileNameWithoutExtension(full) + ".md");
     }
 
     /// <summary>Reads the solutions of <paramref name="notebookPath"/>; none when it has no solutions file.</summary>
@@ -252,7 +254,9 @@ public static partial class NotebookSolutions
     }
 
     /// <summary>The last verdict a self-check printed in <paramref name="output"/> (a line that starts with
-    /// "Correct:", "Not yet:", "Not yet, 2 things to fix:" or "Not attempted yet"), or null when there is none.</summary>
+    /// "Correct:", "Not yet:", "Not yet, 2 things to fix:" or "Not attempted yet", or, where the checks speak Traditional
+    /// Chinese (notebooks/zh-TW), "正確：", "還不對：", "還不對，有 2 個地方要修正：" or "尚未作答"), or null when there is
+    /// none.</summary>
     public static ExerciseVerdict? Verdict(string output)
     {
         ArgumentNullException.ThrowIfNull(output);
@@ -260,12 +264,23 @@ public static partial class NotebookSolutions
         foreach (var raw in output.Replace("\r\n", "\n").Split('\n'))
         {
             string line = raw.TrimStart();
-            if (line.StartsWith("Correct:", StringComparison.Ordinal)) verdict = ExerciseVerdict.Correct;
-            else if (line.StartsWith("Not yet:", StringComparison.Ordinal) || line.StartsWith("Not yet,", StringComparison.Ordinal)) verdict = ExerciseVerdict.Wrong;
-            else if (line.StartsWith("Not attempted yet", StringComparison.Ordinal)) verdict = ExerciseVerdict.NotAttempted;
+            foreach (var (start, meaning) in VerdictLines)
+                if (line.StartsWith(start, StringComparison.Ordinal))
+                {
+                    verdict = meaning;
+                    break;
+                }
         }
         return verdict;
     }
+
+    /// <summary>How each verdict's line starts, in English and in Traditional Chinese.</summary>
+    static readonly (string Start, ExerciseVerdict Verdict)[] VerdictLines =
+    [
+        ("Correct:", ExerciseVerdict.Correct), ("正確：", ExerciseVerdict.Correct),
+        ("Not yet:", ExerciseVerdict.Wrong), ("Not yet,", ExerciseVerdict.Wrong), ("還不對：", ExerciseVerdict.Wrong), ("還不對，", ExerciseVerdict.Wrong),
+        ("Not attempted yet", ExerciseVerdict.NotAttempted), ("尚未作答", ExerciseVerdict.NotAttempted),
+    ];
 
     /// <summary>
     /// The notebook as it reads from <paramref name="toDirectory"/> when it was written for

@@ -4,8 +4,11 @@ namespace Notebooks.Tests;
 /// project's output folder); fail clearly when either DLL is missing or older than its project's sources.</summary>
 static class LibraryBuild
 {
+    /// <summary>The tutorial assembly that the notebooks #r, from the repository root; a notebook's path to it starts
+    /// with its edition's way up (<c>../</c>, <c>../../</c> for notebooks/zh-TW/).</summary>
+    public const string TutorialFromRoot = "lib/KnowledgeDistillation.Tutorial/bin/Release/net10.0/KnowledgeDistillation.Tutorial.dll";
     public const string CoreRelativeToNotebooks = "../lib/KnowledgeDistillation.Tutorial/bin/Release/net10.0/KnowledgeDistillation.dll";
-    public const string RelativeToNotebooks = "../lib/KnowledgeDistillation.Tutorial/bin/Release/net10.0/KnowledgeDistillation.Tutorial.dll";
+    public const string RelativeToNotebooks = "../" + TutorialFromRoot;
 
     public static void EnsureCurrent()
     {

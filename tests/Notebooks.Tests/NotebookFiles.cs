@@ -1,3 +1,5 @@
+using KnowledgeDistillation.Notebooks;
+
 namespace Notebooks.Tests;
 
 /// <summary>Where the repository, its notebooks and the harness's outputs are.</summary>
@@ -5,16 +7,24 @@ static class NotebookFiles
 {
     public static string RepoRoot { get; } = FindRoot();
 
+    /// <summary>notebooks/, the English notebooks; each translation is a subfolder of it (notebooks/zh-TW/).</summary>
     public static string Directory => Path.Combine(RepoRoot, "notebooks");
 
-    /// <summary>Executed copies, with outputs, land here (git-ignored).</summary>
+    /// <summary>Executed copies, with outputs, land here (git-ignored); a translation's in a subfolder.</summary>
     public static string ExecutedDirectory => Path.Combine(RepoRoot, "artifacts", "notebooks");
 
     public static string FixturesDirectory => Path.Combine(AppContext.BaseDirectory, "Fixtures");
 
     /// <summary>Every notebooks/NN-topic.ipynb, in order.</summary>
-    public static IReadOnlyList<string> All() =>
-        System.IO.Directory.GetFiles(Directory, "*.ipynb").Order(StringComparer.Ordinal).ToList();
+    public static IReadOnlyList<string> All() => All(NotebookEditions.English);
+
+    /// <summary>Every notebook of <paramref name="edition"/> (notebooks/zh-TW/NN-topic.ipynb), in order.</summary>
+    public static IReadOnlyList<string> All(NotebookEdition edition) => edition.Notebooks(RepoRoot);
+
+    /// <summary>Every notebook of every edition, relative to notebooks/ with forward slashes (<c>00-setup.ipynb</c>,
+    /// <c>zh-TW/00-setup.ipynb</c>), for theories whose cases read well in the test list.</summary>
+    public static TheoryData<string> EveryEdition() =>
+        [.. NotebookEditions.All.SelectMany(All).Select(p => Path.GetRelativePath(Directory, p).Replace('\\', '/'))];
 
     static string FindRoot()
     {

@@ -1,28 +1,49 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using KnowledgeDistillation.Notebooks;
 
 namespace Notebooks.Tests;
 
-/// <summary>Checks that every committed notebook is clean, in VS Code's format, pinned, and numbered without gaps.</summary>
+/// <summary>Checks that every committed notebook, of every edition (notebooks/, notebooks/zh-TW/), is clean, in VS Code's
+/// format, pinned, numbered without gaps, and follows the style guide in its language.</summary>
 public partial class NotebookHygieneTests
 {
-    public static TheoryData<string> Notebooks() => [.. NotebookFiles.All().Select(Path.GetFileName).OfType<string>()];
+    /// <summary>Every notebook of every edition, relative to notebooks/: <c>00-setup.ipynb</c>, <c>zh-TW/00-setup.ipynb</c>.</summary>
+    public static TheoryData<string> Notebooks() => NotebookFiles.EveryEdition();
 
-    static JsonObject Load(string name) =>
-        JsonNode.Parse(File.ReadAllText(Path.Combine(NotebookFiles.Directory, name)))!.AsObject();
+    public static TheoryData<string> Editions() => [.. NotebookEditions.All.Select(e => e.Language)];
+
+    /// <summary>The style guide's closing headings, in each edition's language.</summary>
+    static readonly Dictionary<string, (string Summary, string Exercises)> Headings = new()
+    {
+        ["en"] = ("## Summary", "## Exercises"),
+        ["zh-TW"] = ("## 總結", "## 練習"),
+    };
+
+    static string PathOf(string name) => Path.Combine(NotebookFiles.Directory, name);
+
+    static NotebookEdition EditionOf(string name) => NotebookEditions.Of(PathOf(name));
+
+    static JsonObject Load(string name) => JsonNode.Parse(File.ReadAllText(PathOf(name)))!.AsObject();
 
     static IEnumerable<JsonObject> Cells(JsonObject nb) => nb["cells"]!.AsArray().Select(c => c!.AsObject());
 
-    static string Source(JsonObject cell) => cell["source"] switch
+    /// <summary>A cell's source, whether nbformat stores it as a string or as a list of lines.</summary>
+    internal static string Source(JsonNode cell) => cell["source"] switch
     {
         JsonArray lines => string.Concat(lines.Select(l => l!.GetValue<string>())),
         JsonValue v => v.GetValue<string>(),
         _ => "",
     };
 
+    [Theory]
+    [MemberData(nameof(Editions))]
+    public void There_are_notebooks(string language) => Assert.NotEmpty(NotebookFiles.All(NotebookEditions.Parse(language)));
+
     [Fact]
-    public void There_are_notebooks() => Assert.NotEmpty(NotebookFiles.All());
+    public void Every_edition_has_its_closing_headings() =>
+        Assert.Equal(NotebookEditions.All.Select(e => e.Language).Order(), Headings.Keys.Order());
 
     [Theory]
     [MemberData(nameof(Notebooks))]
@@ -70,10 +91,11 @@ public partial class NotebookHygieneTests
         }
     }
 
-    [Fact]
-    public void Notebook_names_are_numbered_without_gaps()
+    [Theory]
+    [MemberData(nameof(Editions))]
+    public void Notebook_names_are_numbered_without_gaps(string language)
     {
-        var names = NotebookFiles.All().Select(Path.GetFileName).OfType<string>().ToList();
+        var names = NotebookFiles.All(NotebookEditions.Parse(language)).Select(Path.GetFileName).OfType<string>().ToList();
         for (int i = 0; i < names.Count; i++)
         {
             Assert.Matches(NotebookName(), names[i]);
@@ -95,28 +117,68 @@ public partial class NotebookHygieneTests
                     $"{name}, cell {i + 1}: every code cell needs a markdown cell before it that says why it exists.");
         }
         var markdown = string.Join("\n", cells.Where(c => c["cell_type"]!.GetValue<string>() == "markdown").Select(Source));
-        Assert.Contains("## Summary", markdown);
-        Assert.Matches(@"\]\(\d\d-[a-z0-9-]+\.ipynb\)", markdown); // a link to a neighbouring notebook
+        var (summary, exercises) = Headings[EditionOf(name).Language];
+        var lines = markdown.Split('\n');
+        int summaryAt = Array.FindIndex(lines, l => l.StartsWith(summary, StringComparison.Ordinal));
+        int exercisesAt = Array.FindIndex(lines, l => l.StartsWith(exercises, StringComparison.Ordinal));
+        Assert.True(summaryAt >= 0, $"{name}: the notebook needs a '{summary}' heading (3-5 bullets) near its end.");
+        Assert.True(exercisesAt > summaryAt, $"{name}: the notebook needs a '{exercises}' heading after '{summary}'.");
     }
 
-    /// <summary>The first two code cells of every notebook are the same: the pinned packages and the build check
-    /// (<c>#load "../lib/LibraryBuild.csx"</c>, which builds the library when it is missing or stale), then, in a cell of
-    /// its own because C# resolves a cell's <c>#r</c> before running its code, the library's Release build and
-    /// <c>TorchNative.EnsureLoaded()</c> before any torch call. No other cell references the library.</summary>
+    /// <summary>Each notebook links to the previous and the next notebook (the English edition's numbering), beside it in
+    /// the same edition's folder (that the files exist is <see cref="Relative_links_point_to_files_that_exist"/>).</summary>
+    [Theory]
+    [MemberData(nameof(Notebooks))]
+    public void Notebook_links_to_the_previous_and_the_next_notebook_of_its_edition(string name)
+    {
+        var markdown = string.Join("\n", Cells(Load(name)).Where(c => c["cell_type"]!.GetValue<string>() == "markdown").Select(Source));
+        var english = NotebookFiles.All().Select(Path.GetFileName).OfType<string>().ToList();
+        int number = english.IndexOf(Path.GetFileName(name));
+        Assert.True(number >= 0, $"{name} has no English original notebooks/{Path.GetFileName(name)}.");
+        foreach (var (neighbour, which) in new[] { (number - 1, "previous"), (number + 1, "next") })
+            if (neighbour >= 0 && neighbour < english.Count)
+                Assert.True(markdown.Contains($"]({english[neighbour]})", StringComparison.Ordinal), $"{name}: no link to the {which} notebook, ]({english[neighbour]}).");
+    }
+
+    /// <summary>Relative links in the markdown (the glossary, solutions/, the README, other notebooks) point to files
+    /// that exist: a translation, one folder deeper, needs one more <c>../</c>.</summary>
+    [Theory]
+    [MemberData(nameof(Notebooks))]
+    public void Relative_links_point_to_files_that_exist(string name)
+    {
+        string folder = Path.GetDirectoryName(PathOf(name))!;
+        foreach (var (cell, i) in Cells(Load(name)).Select((c, i) => (c, i + 1)).Where(p => p.c["cell_type"]!.GetValue<string>() == "markdown"))
+            foreach (Match m in MarkdownLink().Matches(Source(cell)))
+            {
+                string target = m.Groups["target"].Value.Split('#')[0];
+                if (target.Length == 0 || Regex.IsMatch(target, "^[A-Za-z][A-Za-z0-9+.-]*:")) continue; // an anchor, https:, mailto:
+                Assert.True(File.Exists(Path.Combine(folder, target)) || Directory.Exists(Path.Combine(folder, target)),
+                    $"{name}, cell {i}: the link ]({m.Groups["target"].Value}) points to nothing ({Path.GetRelativePath(NotebookFiles.RepoRoot, Path.GetFullPath(Path.Combine(folder, target)))}).");
+            }
+    }
+
+    /// <summary>The first two code cells of every notebook of an edition are the same: the pinned packages and the build
+    /// check (<c>#load "../lib/LibraryBuild.csx"</c>, <c>"../../lib/</c> in a translation's folder, which builds the
+    /// library when it is missing or stale), then, in a cell of its own because C# resolves a cell's <c>#r</c> before
+    /// running its code, the library's Release build and <c>TorchNative.EnsureLoaded()</c> before any torch call. No
+    /// other cell references the library.</summary>
     [Theory]
     [MemberData(nameof(Notebooks))]
     public void Every_notebook_starts_with_the_same_two_setup_cells(string name)
     {
-        var code = Cells(Load(name)).Where(c => c["cell_type"]!.GetValue<string>() == "code").Select(Source).ToList();
-        var reference = Cells(Load(NotebookFiles.All().Select(Path.GetFileName).First()!)).Where(c => c["cell_type"]!.GetValue<string>() == "code").Select(Source).ToList();
+        var edition = EditionOf(name);
+        List<string> CodeOf(JsonObject nb) => Cells(nb).Where(c => c["cell_type"]!.GetValue<string>() == "code").Select(Source).ToList();
+        var code = CodeOf(Load(name));
+        var reference = CodeOf(JsonNode.Parse(File.ReadAllText(NotebookFiles.All(edition)[0]))!.AsObject());
         Assert.True(code.Count >= 2, $"{name} has fewer than two code cells.");
         Assert.Equal(reference[0], code[0]);
         Assert.Equal(reference[1], code[1]);
 
-        Assert.EndsWith("#load \"../lib/LibraryBuild.csx\"", code[0].TrimEnd());
+        string root = edition.ToRepositoryRoot;
+        Assert.EndsWith($"#load \"{root}lib/LibraryBuild.csx\"", code[0].TrimEnd());
         Assert.True(File.Exists(Path.Combine(NotebookFiles.RepoRoot, "lib", "LibraryBuild.csx")), "lib/LibraryBuild.csx is missing.");
         Assert.DoesNotContain("KnowledgeDistillation.dll", code[0]);
-        Assert.Equal($"#r \"{LibraryBuild.RelativeToNotebooks}\"\nKnowledgeDistillation.Runtime.TorchNative.EnsureLoaded().Action", code[1].TrimEnd());
+        Assert.Equal($"#r \"{root}{LibraryBuild.TutorialFromRoot}\"\nKnowledgeDistillation.Runtime.TorchNative.EnsureLoaded().Action", code[1].TrimEnd());
         for (int i = 2; i < code.Count; i++)
             Assert.False(code[i].Contains("KnowledgeDistillation.dll", StringComparison.Ordinal) || code[i].Contains("#load", StringComparison.Ordinal),
                 $"{name}, code cell {i + 1}: only the first two code cells load packages, scripts and the library.");
@@ -137,4 +199,8 @@ public partial class NotebookHygieneTests
 
     [GeneratedRegex(@"^\d\d-[a-z0-9]+(-[a-z0-9]+)*\.ipynb$")]
     private static partial Regex NotebookName();
+
+    /// <summary>A markdown link or image: <c>](target)</c> or <c>](target "title")</c>.</summary>
+    [GeneratedRegex(@"\]\((?<target>[^)\s]+)(\s+""[^""]*"")?\)")]
+    private static partial Regex MarkdownLink();
 }
