@@ -40,8 +40,11 @@ public static partial class NotebookHtml
     /// <c>data:</c> URIs, are embedded once (about 0.65 MB) and typeset it when the page loads; TeX that KaTeX cannot
     /// parse stays readable: its source, in red (or left as it is when its braces do not balance). A page without
     /// math carries no KaTeX.
+    /// The page's <c>&lt;html lang&gt;</c> is <paramref name="edition"/>'s (<c>zh-Hant-TW</c> for the Traditional
+    /// Chinese notebooks; English when null), and every page's font stack names Chinese fonts for Windows, macOS and
+    /// Linux (<see cref="FontFamily"/>).
     /// </summary>
-    public static string Render(string notebookJson, string title, string? plotlyJs)
+    public static string Render(string notebookJson, string title, string? plotlyJs, NotebookEdition? edition = null)
     {
         var notebook = JsonNode.Parse(notebookJson)?.AsObject() ?? throw new InvalidDataException("The notebook is not a JSON object.");
         var body = new StringBuilder();
@@ -73,7 +76,7 @@ public static partial class NotebookHtml
 
         var page = new StringBuilder();
         page.AppendLine("<!DOCTYPE html>")
-            .AppendLine("<html lang=\"en\"><head><meta charset=\"utf-8\">")
+            .Append("<html lang=\"").Append((edition ?? NotebookEditions.English).HtmlLanguage).AppendLine("\"><head><meta charset=\"utf-8\">")
             .Append("<title>").Append(WebUtility.HtmlEncode(title)).AppendLine("</title>")
             .Append("<style>").Append(Css).AppendLine("</style>");
         // KaTeX comes first in <head>: before any chart output can load require.js (when plotly.js is not given),
@@ -221,12 +224,26 @@ public static partial class NotebookHtml
     [GeneratedRegex("href=\"([A-Za-z0-9_.-]+)\\.ipynb(#[^\"]*)?\"")]
     private static partial Regex SiblingNotebook();
 
-    const string Css = """
-        body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; line-height: 1.5; margin: 0; background: #fafafa; color: #1b1b1b; }
+    /// <summary>
+    /// The pages' font stack: the system's interface font, then a Traditional Chinese font on each system (Microsoft
+    /// JhengHei on Windows, PingFang TC on macOS, Noto Sans CJK TC or Noto Sans TC on Linux, as fonts-noto-cjk and
+    /// Google Fonts name it), so that Chinese text is drawn in a Chinese font wherever the page is opened.
+    /// </summary>
+    public const string FontFamily = $"""system-ui, -apple-system, "Segoe UI", {ChineseFonts}, sans-serif""";
+
+    /// <summary>The font stack of code and text outputs: the system's monospace font, then the same Chinese fonts as
+    /// <see cref="FontFamily"/>, for the glyphs a monospace font lacks (a check's verdict in Chinese, say).</summary>
+    public const string MonospaceFontFamily = $"""ui-monospace, "Cascadia Mono", Consolas, Menlo, "DejaVu Sans Mono", monospace, {ChineseFonts}""";
+
+    const string ChineseFonts = "\"Microsoft JhengHei\", \"PingFang TC\", \"Noto Sans CJK TC\", \"Noto Sans TC\"";
+
+    const string Css = $$"""
+        body { font-family: {{FontFamily}}; line-height: 1.5; margin: 0; background: #fafafa; color: #1b1b1b; }
         main { max-width: 1100px; margin: 0 auto; padding: 1.5rem; background: #fff; }
+        pre, code, .nb-prompt { font-family: {{MonospaceFontFamily}}; }
         pre { overflow-x: auto; padding: 0.6rem; border-radius: 4px; font-size: 0.85rem; }
         .nb-code { margin: 1rem 0; }
-        .nb-prompt { color: #888; font-family: monospace; font-size: 0.8rem; }
+        .nb-prompt { color: #888; font-size: 0.8rem; }
         .nb-source { background: #f3f5f7; border-left: 3px solid #4a7ab5; margin: 0.2rem 0; }
         .nb-output { margin: 0.2rem 0 0.2rem 0.6rem; }
         pre.nb-output { background: #fff; border: 1px solid #eee; }

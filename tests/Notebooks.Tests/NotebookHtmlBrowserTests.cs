@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using KnowledgeDistillation.Notebooks;
@@ -8,8 +10,10 @@ namespace Notebooks.Tests;
 
 /// <summary>
 /// The static pages' math, typeset in a real browser: headless Chromium, cut off from the network, so that a page that
-/// needed a CDN would show TeX source here. Needs a <c>chromium</c> on PATH (<c>apt-get install -y chromium</c>);
-/// without one the tests pass with a note, except in CI (CI=true), where they fail.
+/// needed a CDN would show TeX source here. And a Traditional Chinese page drawn in a Traditional Chinese font. Needs a
+/// <c>chromium</c> on PATH (<c>apt-get install -y chromium</c>) and, for the fonts, Noto Sans CJK
+/// (<c>apt-get install -y fonts-noto-cjk</c>); without them the tests pass with a note, except in CI (CI=true), where
+/// they fail.
 /// </summary>
 public class NotebookHtmlBrowserTests(ITestOutputHelper output)
 {
@@ -54,15 +58,187 @@ public class NotebookHtmlBrowserTests(ITestOutputHelper output)
         Assert.Contains(">\\nosuchmacro</span>", dom);
     }
 
+    /// <summary>
+    /// A zh-TW page in the browser: its Chinese text is in the rendered DOM (UTF-8 read as such), the page says it is
+    /// zh-Hant-TW, the body's font stack as the browser parsed it names the Chinese fonts, and the Chinese of the title is
+    /// drawn in one of them (Noto Sans CJK TC here, on Linux), not in whatever CJK font the system would fall back to,
+    /// which may be a Japanese or Simplified Chinese one with other glyph shapes. Chromium reports the fonts it drew a
+    /// node's text with over its DevTools protocol.
+    /// </summary>
+    [Fact]
+    public void A_zh_TW_page_shows_its_chinese_in_a_traditional_chinese_font()
+    {
+        string notebook = File.ReadAllText(Path.Combine(NotebookEditions.TraditionalChinese.Directory(NotebookFiles.RepoRoot), "01-soft-and-hard-labels.ipynb"));
+        string html = NotebookHtml.Render(notebook, "01-soft-and-hard-labels", plotlyJs: null, NotebookEditions.TraditionalChinese);
+        string title = Regex.Match(html, "<h1>([^<]*)</h1>").Groups[1].Value;
+        Assert.Contains("軟標籤與硬標籤", title);
+
+        if (DumpDom(html) is not { } dom) return;
+        Assert.Contains("<html lang=\"zh-Hant-TW\">", dom);
+        Assert.Contains($"<h1>{title}</h1>", dom);
+        Assert.Contains("暗知識", dom);
+
+        if (!ChineseFontInstalled()) return;
+        var (family, fonts) = Fonts(html, "h1");
+        output.WriteLine($"h1 font-family: {family}");
+        output.WriteLine("drawn with: " + string.Join(", ", fonts.Select(f => $"{f.Family} ({f.Glyphs} glyphs)")));
+        Assert.Equal(NotebookHtml.FontFamily, family);
+        int han = Regex.Matches(title, @"\p{IsCJKUnifiedIdeographs}").Count;
+        var chinese = new[] { "Microsoft JhengHei", "PingFang TC", "Noto Sans CJK TC", "Noto Sans TC" };
+        Assert.True(fonts.Any(f => chinese.Contains(f.Family) && f.Glyphs >= han),
+            $"the title's {han} Chinese characters were drawn with {string.Join(", ", fonts.Select(f => $"{f.Family} ({f.Glyphs} glyphs)"))}, not with one of {string.Join(", ", chinese)}");
+    }
+
+    /// <summary>True when fontconfig knows Noto Sans CJK TC; otherwise false with a note, or a failure in CI.</summary>
+    bool ChineseFontInstalled()
+    {
+        string fonts = "";
+        try
+        {
+            var (finished, _, log, _) = NotebookProcess.Capture(new ProcessStartInfo("fc-list", ":family") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false },
+                TimeSpan.FromMinutes(1));
+            if (finished) fonts = log;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // no fontconfig
+        }
+        if (fonts.Contains("Noto Sans CJK TC", StringComparison.Ordinal)) return true;
+        NotChecked("Noto Sans CJK TC is not installed, so the page's Chinese font was not checked in a browser. Install it with: apt-get install -y fonts-noto-cjk");
+        return false;
+    }
+
+    void NotChecked(string what)
+    {
+        if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase)) Assert.Fail(what);
+        output.WriteLine("NOT CHECKED: " + what);
+    }
+
+    /// <summary>The computed font-family of the first <paramref name="selector"/> on the page and the fonts Chromium drew
+    /// its text with (DevTools' CSS.getPlatformFontsForNode), the page opened offline.</summary>
+    (string Family, List<(string Family, int Glyphs)> Fonts) Fonts(string html, string selector)
+    {
+        string dir = Directory.CreateTempSubdirectory("kd-html-").FullName;
+        string page = Path.Combine(dir, "page.html");
+        File.WriteAllText(page, html);
+        using var chromium = Process.Start(ChromiumStart(FindChromium()!, dir, "--remote-debugging-port=0", "about:blank"))!;
+        try
+        {
+            // Chromium prints "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/ID" to standard error.
+            var listening = new TaskCompletionSource<string>();
+            chromium.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is { } line && line.StartsWith("DevTools listening on ", StringComparison.Ordinal)) listening.TrySetResult(line["DevTools listening on ".Length..].Trim());
+            };
+            chromium.OutputDataReceived += (_, _) => { };
+            chromium.BeginErrorReadLine();
+            chromium.BeginOutputReadLine();
+            Assert.True(listening.Task.Wait(TimeSpan.FromMinutes(1)), "chromium did not open its DevTools port");
+            using var devTools = new DevTools(new Uri(listening.Task.Result));
+            string url = new Uri(page).AbsoluteUri;
+            string target = devTools.Send("Target.createTarget", new JsonObject { ["url"] = url })["targetId"]!.GetValue<string>();
+            devTools.Session = devTools.Send("Target.attachToTarget", new JsonObject { ["targetId"] = target, ["flatten"] = true })["sessionId"]!.GetValue<string>();
+            // Wait for the page (not the about:blank before it) to load and its fonts to be ready; while it navigates,
+            // the evaluation may fail with "Execution context was destroyed".
+            var clock = Stopwatch.StartNew();
+            while (devTools.TrySend("Runtime.evaluate", new JsonObject { ["expression"] = "document.fonts.ready.then(() => location.href + ' ' + document.readyState)", ["awaitPromise"] = true, ["returnByValue"] = true })
+                       ?["result"]?["value"]?.GetValue<string>() != url + " complete")
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1), "the page did not finish loading");
+                Thread.Sleep(100);
+            }
+            string family = devTools.Send("Runtime.evaluate", new JsonObject
+            {
+                ["expression"] = $"getComputedStyle(document.querySelector({JsonValue.Create(selector).ToJsonString()})).fontFamily",
+                ["returnByValue"] = true,
+            })["result"]!["value"]!.GetValue<string>();
+            devTools.Send("DOM.enable");
+            devTools.Send("CSS.enable");
+            int root = devTools.Send("DOM.getDocument")["root"]!["nodeId"]!.GetValue<int>();
+            int node = devTools.Send("DOM.querySelector", new JsonObject { ["nodeId"] = root, ["selector"] = selector })["nodeId"]!.GetValue<int>();
+            var fonts = devTools.Send("CSS.getPlatformFontsForNode", new JsonObject { ["nodeId"] = node })["fonts"]!.AsArray()
+                .Select(f => (f!["familyName"]!.GetValue<string>(), f["glyphCount"]!.GetValue<int>())).ToList();
+            return (family, fonts);
+        }
+        finally
+        {
+            if (!chromium.HasExited) chromium.Kill(entireProcessTree: true);
+            chromium.WaitForExit();
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } // Chromium may still hold its profile
+        }
+    }
+
+    /// <summary>A minimal client of Chromium's DevTools protocol: one command at a time, events skipped.</summary>
+    sealed class DevTools : IDisposable
+    {
+        readonly ClientWebSocket socket = new();
+        int id;
+
+        public DevTools(Uri browser) => socket.ConnectAsync(browser, CancellationToken.None).Wait(TimeSpan.FromMinutes(1));
+
+        /// <summary>The page's session (Target.attachToTarget); commands go to the browser while it is null.</summary>
+        public string? Session { get; set; }
+
+        public JsonNode Send(string method, JsonObject? parameters = null)
+        {
+            var (result, error) = Call(method, parameters);
+            if (error is not null) Assert.Fail($"DevTools {method}: {error}");
+            return result!;
+        }
+
+        /// <summary>The command's result, or null when it failed.</summary>
+        public JsonNode? TrySend(string method, JsonObject? parameters = null) => Call(method, parameters).Result;
+
+        (JsonNode? Result, string? Error) Call(string method, JsonObject? parameters)
+        {
+            var message = new JsonObject { ["id"] = ++id, ["method"] = method, ["params"] = parameters ?? new JsonObject() };
+            if (Session is not null) message["sessionId"] = Session;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+            socket.SendAsync(Encoding.UTF8.GetBytes(message.ToJsonString()), WebSocketMessageType.Text, true, timeout.Token).GetAwaiter().GetResult();
+            while (true)
+            {
+                var reply = JsonNode.Parse(Receive(timeout.Token))!;
+                if (reply["id"]?.GetValue<int>() != id) continue; // an event
+                return reply["error"] is { } error ? (null, error.ToJsonString()) : (reply["result"], null);
+            }
+        }
+
+        string Receive(CancellationToken cancel)
+        {
+            var text = new MemoryStream();
+            var buffer = new byte[64 * 1024];
+            WebSocketReceiveResult part;
+            do
+            {
+                part = socket.ReceiveAsync(buffer, cancel).GetAwaiter().GetResult();
+                text.Write(buffer, 0, part.Count);
+            } while (!part.EndOfMessage);
+            return Encoding.UTF8.GetString(text.ToArray());
+        }
+
+        public void Dispose() => socket.Dispose();
+    }
+
+    static ProcessStartInfo ChromiumStart(string chromium, string dir, params string[] args)
+    {
+        var start = new ProcessStartInfo(chromium) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[]
+                 {
+                     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=" + Path.Combine(dir, "profile"),
+                     // No network: every connection goes to a closed local port, every host name fails to resolve.
+                     "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
+                 }.Concat(args))
+            start.ArgumentList.Add(arg);
+        return start;
+    }
+
     /// <summary>The page's DOM after Chromium has loaded it and run its scripts, or null (with a note) when Chromium is
     /// not installed outside CI.</summary>
     string? DumpDom(string html)
     {
         if (FindChromium() is not { } chromium)
         {
-            const string missing = "chromium is not on PATH, so the page's math was not checked in a browser. Install it with: apt-get install -y chromium";
-            if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase)) Assert.Fail(missing);
-            output.WriteLine("NOT CHECKED: " + missing);
+            NotChecked("chromium is not on PATH, so the page was not checked in a browser. Install it with: apt-get install -y chromium");
             return null;
         }
 
@@ -71,15 +247,7 @@ public class NotebookHtmlBrowserTests(ITestOutputHelper output)
         {
             string page = Path.Combine(dir, "page.html");
             File.WriteAllText(page, html);
-            var start = new ProcessStartInfo(chromium) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var arg in new[]
-                     {
-                         "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=" + Path.Combine(dir, "profile"),
-                         // No network: every connection goes to a closed local port, every host name fails to resolve.
-                         "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
-                         "--virtual-time-budget=10000", "--dump-dom", new Uri(page).AbsoluteUri,
-                     })
-                start.ArgumentList.Add(arg);
+            var start = ChromiumStart(chromium, dir, "--virtual-time-budget=10000", "--dump-dom", new Uri(page).AbsoluteUri);
             var (finished, exitCode, log, elapsed) = NotebookProcess.Capture(start, TimeSpan.FromMinutes(2));
             Assert.True(finished && exitCode == 0, $"chromium failed (exit {exitCode}, {elapsed.TotalSeconds:0} s):\n{Tail(log)}");
             Assert.Contains("</html>", log);

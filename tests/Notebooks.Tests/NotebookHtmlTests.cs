@@ -112,6 +112,33 @@ public class NotebookHtmlTests
     }
 
     [Fact]
+    public void A_zh_TW_page_is_marked_traditional_chinese_and_an_english_page_english()
+    {
+        string notebook = File.ReadAllText(Path.Combine(NotebookEditions.TraditionalChinese.Directory(NotebookFiles.RepoRoot), "01-soft-and-hard-labels.ipynb"));
+        var page = NotebookHtml.Render(notebook, "01-soft-and-hard-labels", null, NotebookEditions.TraditionalChinese);
+        Assert.Contains("<html lang=\"zh-Hant-TW\">", page);
+        Assert.Contains("<h1>01 · 軟標籤與硬標籤", page); // UTF-8, not escaped
+        Assert.Contains("<html lang=\"en\">", Page(Markdown("# Title")));
+        Assert.Contains("<html lang=\"en\">", NotebookHtml.Render(notebook, "t", null, NotebookEditions.English));
+    }
+
+    /// <summary>Every page, English ones too (their outputs may quote Chinese), names a Traditional Chinese font for
+    /// each system, in the body's and in the code's font stacks, before the generic fallback.</summary>
+    [Fact]
+    public void Every_page_names_chinese_fonts_for_windows_macos_and_linux()
+    {
+        var page = Page(Markdown("# Title"));
+        foreach (var stack in new[] { NotebookHtml.FontFamily, NotebookHtml.MonospaceFontFamily })
+        {
+            Assert.Contains(stack, page);
+            foreach (var font in new[] { "\"Microsoft JhengHei\"", "\"PingFang TC\"", "\"Noto Sans CJK TC\"", "\"Noto Sans TC\"" })
+                Assert.Contains(font, stack);
+        }
+        Assert.Matches(@"body \{ font-family: [^;]*""Microsoft JhengHei""[^;]*, sans-serif;", page);
+        Assert.Matches(@"pre, code, \.nb-prompt \{ font-family: [^;]*""Noto Sans CJK TC""", page);
+    }
+
+    [Fact]
     public void An_error_output_is_shown_as_an_error()
     {
         var error = new JsonObject { ["output_type"] = "error", ["ename"] = "Error", ["evalue"] = "boom <here>", ["traceback"] = new JsonArray("boom <here>") };
