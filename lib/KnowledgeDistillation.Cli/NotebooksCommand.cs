@@ -12,6 +12,9 @@ namespace KnowledgeDistillation.Cli;
 /// the executed .ipynb and a static HTML page per notebook. <c>kd notebooks export</c>: writes each notebook as a .NET
 /// 10 file-based app. Both take <c>--backend cpu|cuda</c>: <c>cuda</c> swaps the notebooks' TorchSharp-cpu reference for
 /// TorchSharp's CUDA package at the same version (<see cref="NotebookBackend"/>); the notebook files are not changed.
+/// <c>run</c>, <c>export</c> and <c>solve</c> take <c>--lang en|zh-TW</c> (<see cref="NotebookEditions"/>): the
+/// notebooks of that edition, from notebooks/zh-TW/ for zh-TW, written by default to a zh-TW subfolder of the default
+/// output folder.
 /// </summary>
 static class NotebooksCommand
 {
@@ -26,33 +29,49 @@ static class NotebooksCommand
 
     static Argument<string[]> Names() => new("names")
     {
-        Description = "Notebooks by number (05), name (05-feature-based-distillation) or path; all of notebooks/ when none.",
+        Description = "Notebooks by number (05), name (05-feature-based-distillation) or path; all of the edition's notebooks (notebooks/, notebooks/zh-TW/) when none.",
         Arity = ArgumentArity.ZeroOrMore,
     };
 
-    static Option<string> Backend()
+    static Option<string> Backend() => Choice("--backend",
+        $"cpu ({NotebookBackend.CpuPackage}, as the notebooks reference it) or cuda ({NotebookBackend.CudaPackage(OperatingSystem.IsWindows())} " +
+        "at the same version, for NVIDIA GPUs). The notebook files are not changed.",
+        "cpu", "cpu or cuda", v => NotebookBackend.TryParse(v, out _));
+
+    static Option<string> Language() => Choice("--lang",
+        $"The edition: {string.Join("; ", NotebookEditions.All.Select(e => $"{e.Language}, {e.DisplayName}, in {e.RelativeDirectory}/"))}.",
+        NotebookEditions.English.Language, NotebookEditions.Choices, v => NotebookEditions.TryParse(v, out _));
+
+    /// <summary>An option that takes one of a few names, with a default; any other value is a usage error that names the choices.</summary>
+    static Option<string> Choice(string name, string description, string defaultValue, string choices, Func<string?, bool> isValid)
     {
-        var option = new Option<string>("--backend")
-        {
-            Description = $"cpu ({NotebookBackend.CpuPackage}, as the notebooks reference it) or cuda ({NotebookBackend.CudaPackage(OperatingSystem.IsWindows())} " +
-                          "at the same version, for NVIDIA GPUs). The notebook files are not changed.",
-            DefaultValueFactory = _ => "cpu",
-        };
+        var option = new Option<string>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
         option.Validators.Add(r =>
         {
             var v = r.GetValueOrDefault<string>();
-            if (!NotebookBackend.TryParse(v, out _)) r.AddError($"--backend must be cpu or cuda, not '{v}'.");
+            if (!isValid(v)) r.AddError($"{name} must be {choices}, not '{v}'.");
         });
         return option;
     }
+
+    /// <summary>--out, whose default is <paramref name="defaultFolder"/> for English and a subfolder of it for a
+    /// translation (artifacts/notebooks/zh-TW); null when not given.</summary>
+    static Option<string?> OutFolder(string what, string defaultFolder) => new("--out")
+    {
+        Description = $"Where {what} go (default: {defaultFolder}; " +
+                      string.Join("; ", NotebookEditions.All.Where(e => e.IsTranslation).Select(e => $"{e.Below(defaultFolder)} with --lang {e.Language}")) + ").",
+    };
+
+    static string OutFolderOf(string? given, string defaultFolder, NotebookEdition edition) => given ?? edition.Below(defaultFolder);
 
     static Command RunCommand()
     {
         var names = Names();
         var quick = new Option<bool>("--quick") { Description = "Quick mode (KD_QUICK=1): small data, few epochs, as the tests run." };
-        var outDir = new Option<string>("--out") { Description = "Where the executed .ipynb and .html go.", DefaultValueFactory = _ => Path.Combine("artifacts", "notebooks") };
+        var outDir = OutFolder("the executed .ipynb and .html", DefaultRunFolder);
         var timeout = new Option<int>("--cell-timeout") { Description = "The most minutes one cell may run.", DefaultValueFactory = _ => 60 };
         var backend = Backend();
+        var language = Language();
         var solutions = new Option<bool>("--solutions")
         {
             Description = $"Fill in every exercise's reference solution from {NotebookSolutions.FolderName}/NN-topic.md before running (for teachers); the notebook files are not changed.",
@@ -60,38 +79,56 @@ static class NotebooksCommand
         var command = new Command("run", "Execute notebooks headless, each in a fresh kernel of the dotnet-interactive tool that VS Code starts (run `dotnet tool restore` once). " +
                                          "Writes NN-topic.ipynb with outputs and NN-topic.html (charts work offline) to --out.")
         {
-            names, quick, outDir, timeout, backend, solutions,
+            names, quick, outDir, timeout, backend, solutions, language,
         };
-        command.SetAction(parse => Cli.Guard(() => Run(parse.GetValue(names) ?? [], parse.GetValue(quick), parse.GetValue(outDir)!, parse.GetValue(timeout),
-            NotebookBackend.Parse(parse.GetValue(backend)), parse.GetValue(solutions))));
+        command.SetAction(parse => Cli.Guard(() =>
+        {
+            var edition = NotebookEditions.Parse(parse.GetValue(language));
+            return Run(parse.GetValue(names) ?? [], edition, parse.GetValue(quick), OutFolderOf(parse.GetValue(outDir), DefaultRunFolder, edition), parse.GetValue(timeout),
+                NotebookBackend.Parse(parse.GetValue(backend)), parse.GetValue(solutions));
+        }));
         return command;
     }
 
     static Command SolveCommand()
     {
         var names = Names();
-        var outDir = new Option<string>("--out") { Description = "Where the solved notebooks go.", DefaultValueFactory = _ => Path.Combine("artifacts", "solved") };
+        var outDir = OutFolder("the solved notebooks", DefaultSolveFolder);
+        var language = Language();
         var command = new Command("solve", $"Write copies of the notebooks with every exercise's reference solution ({NotebookSolutions.FolderName}/NN-topic.md) in place of its stub, " +
                                            "for a teacher to open and run; library paths are rewritten to work from --out. The notebooks themselves are not changed.")
         {
-            names, outDir,
+            names, outDir, language,
         };
-        command.SetAction(parse => Cli.Guard(() => Solve(parse.GetValue(names) ?? [], parse.GetValue(outDir)!)));
+        command.SetAction(parse => Cli.Guard(() =>
+        {
+            var edition = NotebookEditions.Parse(parse.GetValue(language));
+            return Solve(parse.GetValue(names) ?? [], edition, OutFolderOf(parse.GetValue(outDir), DefaultSolveFolder, edition));
+        }));
         return command;
     }
 
     static Command ExportCommand()
     {
         var names = Names();
-        var outDir = new Option<string>("--out") { Description = "Where the .cs files go.", DefaultValueFactory = _ => Path.Combine("artifacts", "apps") };
+        var outDir = OutFolder("the .cs files", DefaultExportFolder);
         var backend = Backend();
+        var language = Language();
         var command = new Command("export", "Write each notebook as a .NET 10 file-based app, NN-topic.cs, to run with 'dotnet run NN-topic.cs'.")
         {
-            names, outDir, backend,
+            names, outDir, backend, language,
         };
-        command.SetAction(parse => Cli.Guard(() => Export(parse.GetValue(names) ?? [], parse.GetValue(outDir)!, NotebookBackend.Parse(parse.GetValue(backend)))));
+        command.SetAction(parse => Cli.Guard(() =>
+        {
+            var edition = NotebookEditions.Parse(parse.GetValue(language));
+            return Export(parse.GetValue(names) ?? [], edition, OutFolderOf(parse.GetValue(outDir), DefaultExportFolder, edition), NotebookBackend.Parse(parse.GetValue(backend)));
+        }));
         return command;
     }
+
+    static readonly string DefaultRunFolder = Path.Combine("artifacts", "notebooks");
+    static readonly string DefaultSolveFolder = Path.Combine("artifacts", "solved");
+    static readonly string DefaultExportFolder = Path.Combine("artifacts", "apps");
 
     static string RepoRoot() => RepoPaths.Root ?? throw new IOException("Run kd inside the repository: Notebooks.sln was not found above the current folder.");
 
@@ -112,17 +149,17 @@ static class NotebooksCommand
             var matches = all.Where(f => Path.GetFileNameWithoutExtension(f) == stem || Path.GetFileName(f).StartsWith(stem + "-", StringComparison.Ordinal)).ToList();
             if (matches.Count != 1)
                 throw new ArgumentException(matches.Count == 0
-                    ? $"No notebook matches '{name}'. Notebooks: {string.Join(", ", all.Select(Path.GetFileNameWithoutExtension))}."
+                    ? $"No notebook matches '{name}' in {notebooksDirectory}. Notebooks: {string.Join(", ", all.Select(Path.GetFileNameWithoutExtension))}."
                     : $"'{name}' matches several notebooks: {string.Join(", ", matches.Select(Path.GetFileName))}.");
             found.Add(matches[0]);
         }
         return found;
     }
 
-    static int Run(string[] names, bool quick, string outDir, int cellTimeoutMinutes, TorchBackend backend, bool withSolutions)
+    static int Run(string[] names, NotebookEdition edition, bool quick, string outDir, int cellTimeoutMinutes, TorchBackend backend, bool withSolutions)
     {
         if (cellTimeoutMinutes < 1) throw new ArgumentException("--cell-timeout must be at least 1.");
-        var notebooks = Resolve(names, Path.Combine(RepoRoot(), "notebooks"));
+        var notebooks = Resolve(names, edition.Directory(RepoRoot()));
         outDir = Path.GetFullPath(outDir);
         Directory.CreateDirectory(outDir);
         string plotly = PlotlyJs.Source;
@@ -136,6 +173,8 @@ static class NotebooksCommand
             string page = Path.Combine(outDir, name + ".html");
             File.Delete(executed);
             var notes = new List<string>();
+            var language = NotebookEditions.Of(notebook);
+            if (language.IsTranslation) notes.Add(language.Language);
             if (quick) notes.Add("quick mode");
             if (backend != TorchBackend.Cpu) notes.Add(NotebookBackend.Package(backend));
             if (withSolutions) notes.Add("with the solutions");
@@ -145,7 +184,7 @@ static class NotebooksCommand
                 withSolutions ? NotebookSolutions.LoadFor(notebook) : null);
             if (File.Exists(executed))
             {
-                File.WriteAllText(page, NotebookHtml.Render(File.ReadAllText(executed), name, plotly));
+                File.WriteAllText(page, NotebookHtml.Render(File.ReadAllText(executed), name, plotly, language));
                 Console.Error.WriteLine($"  wrote {executed}");
                 Console.Error.WriteLine($"  wrote {page}");
             }
@@ -202,10 +241,10 @@ static class NotebooksCommand
         }
     }
 
-    static int Solve(string[] names, string outDir)
+    static int Solve(string[] names, NotebookEdition edition, string outDir)
     {
         string root = RepoRoot();
-        var notebooks = Resolve(names, Path.Combine(root, "notebooks"));
+        var notebooks = Resolve(names, edition.Directory(root));
         outDir = Path.GetFullPath(outDir);
         var written = new List<(string Path, int Exercises)>();
         foreach (var notebook in notebooks)
@@ -232,10 +271,10 @@ static class NotebooksCommand
         return Cli.Ok;
     }
 
-    static int Export(string[] names, string outDir, TorchBackend backend)
+    static int Export(string[] names, NotebookEdition edition, string outDir, TorchBackend backend)
     {
         string root = RepoRoot();
-        var notebooks = Resolve(names, Path.Combine(root, "notebooks"));
+        var notebooks = Resolve(names, edition.Directory(root));
         outDir = Path.GetFullPath(outDir);
         Directory.CreateDirectory(outDir);
         string library = Path.GetRelativePath(outDir, Path.Combine(root, "lib", "KnowledgeDistillation.Tutorial", "KnowledgeDistillation.Tutorial.csproj"));

@@ -97,7 +97,38 @@ public class NotebookExportTests
         Assert.Contains("cell 1", dll.Message);
     }
 
-    public static TheoryData<string> Notebooks() => [.. NotebookFiles.All().Select(Path.GetFileName).OfType<string>()];
+    [Fact]
+    public void A_zh_TW_notebooks_deeper_library_paths_become_the_project_and_its_chinese_markdown_comments()
+    {
+        var app = NotebookExport.ToFileBasedApp(Notebook(
+            ("markdown", "# 標題\n\n一些*說明*。"),
+            ("code", "#r \"nuget: TorchSharp-cpu, 0.107.0\"\n#load \"../../lib/LibraryBuild.csx\""),
+            ("code", "#r \"../../lib/KnowledgeDistillation.Tutorial/bin/Release/net10.0/KnowledgeDistillation.Tutorial.dll\"\nKnowledgeDistillation.Runtime.TorchNative.EnsureLoaded().Action")),
+            new NotebookExportOptions("../../../lib/KnowledgeDistillation.Tutorial/KnowledgeDistillation.Tutorial.csproj", "notebooks/zh-TW/99-sample.ipynb", "../../../notebooks/zh-TW"));
+        Assert.Contains("// # 標題\n//\n// 一些*說明*。", app);
+        Assert.Contains("#:project ../../../lib/KnowledgeDistillation.Tutorial/KnowledgeDistillation.Tutorial.csproj", app);
+        Assert.DoesNotContain("../../lib/", app.Replace("../../../lib/", "", StringComparison.Ordinal));
+        Assert.DoesNotContain("#r ", app);
+        Assert.DoesNotContain("#load", app);
+        Assert.Contains("UseNotebookFolder(\"../../../notebooks/zh-TW\");", app);
+        Assert.Contains("from notebooks/zh-TW/99-sample.ipynb", app);
+        AssertParses(app);
+    }
+
+    /// <summary>Every notebook of every edition, relative to notebooks/ (<c>zh-TW/01-soft-and-hard-labels.ipynb</c>).</summary>
+    public static TheoryData<string> Notebooks() => NotebookFiles.EveryEdition();
+
+    /// <summary>The notebook exported as <c>kd notebooks export</c> does into artifacts/apps/ (a translation's into
+    /// artifacts/apps/zh-TW/): the library's project and the notebook's folder relative to there.</summary>
+    static string Export(string name)
+    {
+        string notebook = Path.Combine(NotebookFiles.Directory, name);
+        string apps = NotebookEditions.Of(notebook).Below(Path.Combine(NotebookFiles.RepoRoot, "artifacts", "apps"));
+        string Relative(string path) => Path.GetRelativePath(apps, path).Replace('\\', '/');
+        return NotebookExport.ToFileBasedApp(File.ReadAllText(notebook), new NotebookExportOptions(
+            Relative(Path.Combine(NotebookFiles.RepoRoot, "lib", "KnowledgeDistillation.Tutorial", "KnowledgeDistillation.Tutorial.csproj")),
+            Path.GetRelativePath(NotebookFiles.RepoRoot, notebook).Replace('\\', '/'), Relative(Path.GetDirectoryName(notebook)!)));
+    }
 
     /// <summary>Exports are generated on demand, so they cannot go stale; this checks that every notebook exports to C#
     /// that parses as a program. (Running one end to end is in <see cref="NotebooksCommandTests"/>.)</summary>
@@ -105,9 +136,14 @@ public class NotebookExportTests
     [MemberData(nameof(Notebooks))]
     public void Every_notebook_exports_to_a_program_that_parses(string name)
     {
-        var app = NotebookExport.ToFileBasedApp(File.ReadAllText(Path.Combine(NotebookFiles.Directory, name)),
-            new NotebookExportOptions("../../lib/KnowledgeDistillation.Tutorial/KnowledgeDistillation.Tutorial.csproj", "notebooks/" + name, "../../notebooks"));
-        Assert.Contains("#:project ../../lib/KnowledgeDistillation.Tutorial/KnowledgeDistillation.Tutorial.csproj", app);
+        var app = Export(name);
+        var edition = NotebookEditions.Of(Path.Combine(NotebookFiles.Directory, name));
+        string up = edition.IsTranslation ? "../../../" : "../../"; // from artifacts/apps/zh-TW/, from artifacts/apps/
+        Assert.Contains($"#:project {up}lib/KnowledgeDistillation.Tutorial/KnowledgeDistillation.Tutorial.csproj", app);
+        Assert.Contains($"UseNotebookFolder(\"{up}{edition.RelativeDirectory}\");", app);
+        // The markdown, in the edition's language, as comments: the title, for one.
+        string title = NotebookHygieneTests.Source(JsonNode.Parse(File.ReadAllText(Path.Combine(NotebookFiles.Directory, name)))!["cells"]![0]!).Split('\n')[0];
+        Assert.Contains("\n// " + title + "\n", app);
         Assert.Contains("#:package TorchSharp-cpu@", app);
         AssertParses(app);
     }
@@ -122,8 +158,7 @@ public class NotebookExportTests
     public void Every_notebook_exports_to_a_program_that_compiles(string name)
     {
         LibraryBuild.EnsureCurrent();
-        var app = NotebookExport.ToFileBasedApp(File.ReadAllText(Path.Combine(NotebookFiles.Directory, name)),
-            new NotebookExportOptions("../../lib/KnowledgeDistillation.Tutorial/KnowledgeDistillation.Tutorial.csproj", "notebooks/" + name, "../../notebooks"));
+        var app = Export(name);
         var code = string.Join('\n', app.Split('\n').Select(l => l.StartsWith("#:", StringComparison.Ordinal) ? "" : l));
         const string implicitUsings = "global using System; global using System.Collections.Generic; global using System.IO; global using System.Linq; " +
                                       "global using System.Net.Http; global using System.Threading; global using System.Threading.Tasks;";
