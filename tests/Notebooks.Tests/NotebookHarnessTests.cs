@@ -17,7 +17,31 @@ public class NotebookHarnessTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Notebooks))]
-    public void Notebook_runs_top_to_bottom_in_quick_mode(string name)
+    public void Notebook_runs_top_to_bottom_in_quick_mode(string name) => RunAndCheck(name, namedMistakes: true);
+
+    /// <summary>
+    /// The Traditional Chinese edition lies one folder deeper (notebooks/zh-TW/), so its setup cells load
+    /// <c>"../../lib/</c>; this runs its notebook 01 the same way, in its own folder, to the end. There the self-checks
+    /// speak Chinese (the library's <c>KdEnvironment.Language</c> reads the folder's name): the stubs say 尚未作答 ("not
+    /// attempted yet"), each solution is accepted and each wrong answer rejected. (The mistakes' expected texts in
+    /// solutions/ are English; the English run checks that each check names its mistake.)
+    /// </summary>
+    [Fact]
+    public void Zh_TW_notebook_01_runs_top_to_bottom_from_its_deeper_folder()
+    {
+        var run = RunAndCheck("zh-TW/01-soft-and-hard-labels.ipynb", namedMistakes: false);
+        var exercises = NotebookSolutions.Exercises(File.ReadAllText(Path.Combine(NotebookFiles.Directory, "zh-TW", "01-soft-and-hard-labels.ipynb")));
+        Assert.NotEmpty(exercises);
+        foreach (var exercise in exercises)
+            Assert.Contains("尚未作答", run.Cells.Single(c => c.CellNumber == exercise.CellNumber).Text);
+        Assert.NotEmpty(run.AfterCells!);
+        Assert.All(run.AfterCells!, c => Assert.True(c.Text.Contains("正確：", StringComparison.Ordinal) || c.Text.Contains("還不對", StringComparison.Ordinal),
+            $"cell {c.CellNumber}: the check's verdict is not in Chinese: {c.Text.Trim()}"));
+    }
+
+    /// <summary>Runs notebooks/<paramref name="name"/> (a translation's as <c>zh-TW/NN-topic.ipynb</c>) in quick mode with
+    /// its exercises' trials, writes the executed copy to artifacts/notebooks/<paramref name="name"/>, and checks it.</summary>
+    NotebookRunResult RunAndCheck(string name, bool namedMistakes)
     {
         LibraryBuild.EnsureCurrent();
         var executed = Path.Combine(NotebookFiles.ExecutedDirectory, name);
@@ -28,7 +52,7 @@ public class NotebookHarnessTests(ITestOutputHelper output)
         var result = NotebookProcess.Run(notebook, executed, afterCells: [.. trials.Select(t => t.Code)]);
         output.WriteLine(result.Log);
         Assert.True(result.ExitCode == 0, $"{name} failed (exit code {result.ExitCode}):{Environment.NewLine}{Failure(result.Log)}");
-        CheckExercises(name, exercises, trials, result.Run!);
+        CheckExercises(name, exercises, trials, result.Run!, namedMistakes);
         Assert.True(File.Exists(executed), $"the executed copy {executed} was not written");
         var json = File.ReadAllText(executed);
         var errors = NbFormat.Errors(json);
@@ -50,11 +74,12 @@ public class NotebookHarnessTests(ITestOutputHelper output)
             Assert.Contains("the dotnet-interactive tool 1.0.712001, the tested version", json);
             Assert.Contains(HtmlOutputs(json), o => o.Html.Contains("<table", StringComparison.Ordinal)); // the DataFrame
         }
+        return result.Run!;
     }
 
-    /// <summary>The stubs said "Not attempted yet"; each solution was accepted, and each wrong answer rejected with its
-    /// mistake named.</summary>
-    void CheckExercises(string name, IReadOnlyList<ExerciseCell> exercises, IReadOnlyList<ExerciseTrial> trials, NotebookRunResult run)
+    /// <summary>The stubs said "Not attempted yet"; each solution was accepted, and each wrong answer rejected, with its
+    /// mistake named when <paramref name="namedMistakes"/>.</summary>
+    void CheckExercises(string name, IReadOnlyList<ExerciseCell> exercises, IReadOnlyList<ExerciseTrial> trials, NotebookRunResult run, bool namedMistakes)
     {
         var problems = new List<string>();
         foreach (var exercise in exercises)
@@ -74,7 +99,7 @@ public class NotebookHarnessTests(ITestOutputHelper output)
                 problems.Add($"{trial.Label}: the cell failed: {outcome.Error}");
             else if (verdict != trial.Expected)
                 problems.Add($"{trial.Label}: expected {trial.Expected}, the check printed: {outcome.Text.Trim()}");
-            else if (trial.Fragment is { } fragment && !outcome.Text.Contains(fragment, StringComparison.Ordinal))
+            else if (namedMistakes && trial.Fragment is { } fragment && !outcome.Text.Contains(fragment, StringComparison.Ordinal))
                 problems.Add($"{trial.Label}: the check rejected it but did not say \"{fragment}\"; it printed: {outcome.Text.Trim()}");
         }
         Assert.True(problems.Count == 0, $"{name}: {problems.Count} exercise check(s) did not behave:{Environment.NewLine}{string.Join(Environment.NewLine, problems)}");
