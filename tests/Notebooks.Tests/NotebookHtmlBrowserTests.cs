@@ -61,9 +61,8 @@ public class NotebookHtmlBrowserTests(ITestOutputHelper output)
     /// <summary>
     /// A zh-TW page in the browser: its Chinese text is in the rendered DOM (UTF-8 read as such), the page says it is
     /// zh-Hant-TW, the body's font stack as the browser parsed it names the Chinese fonts, and the Chinese of the title is
-    /// drawn in one of them (Noto Sans CJK TC here, on Linux), not in whatever CJK font the system would fall back to,
-    /// which may be a Japanese or Simplified Chinese one with other glyph shapes. Chromium reports the fonts it drew a
-    /// node's text with over its DevTools protocol.
+    /// drawn in one of them (Noto Sans CJK TC here, on Linux). Chromium reports the fonts it drew a node's text with over
+    /// its DevTools protocol.
     /// </summary>
     [Fact]
     public void A_zh_TW_page_shows_its_chinese_in_a_traditional_chinese_font()
@@ -82,11 +81,49 @@ public class NotebookHtmlBrowserTests(ITestOutputHelper output)
         var (family, fonts) = Fonts(html, "h1");
         output.WriteLine($"h1 font-family: {family}");
         output.WriteLine("drawn with: " + string.Join(", ", fonts.Select(f => $"{f.Family} ({f.Glyphs} glyphs)")));
-        Assert.Equal(NotebookHtml.FontFamily, family);
-        int han = Regex.Matches(title, @"\p{IsCJKUnifiedIdeographs}").Count;
-        var chinese = new[] { "Microsoft JhengHei", "PingFang TC", "Noto Sans CJK TC", "Noto Sans TC" };
-        Assert.True(fonts.Any(f => chinese.Contains(f.Family) && f.Glyphs >= han),
-            $"the title's {han} Chinese characters were drawn with {string.Join(", ", fonts.Select(f => $"{f.Family} ({f.Glyphs} glyphs)"))}, not with one of {string.Join(", ", chinese)}");
+        foreach (var font in ChineseFonts) Assert.Contains($"\"{font}\"", family);
+        AssertDrawnInChinese(title, fonts);
+    }
+
+    static readonly string[] ChineseFonts = ["Microsoft JhengHei", "PingFang TC", "Noto Sans CJK TC", "Noto Sans TC"];
+
+    /// <summary>
+    /// An English page (<c>lang="en"</c>) that quotes Chinese, in its prose and in a text output as a zh-TW check prints
+    /// it: the font stacks alone choose the Chinese font there. Without them Chromium falls back to the system's first CJK
+    /// font, which on Linux with Noto CJK is the Japanese one (other shapes for some characters).
+    /// </summary>
+    [Fact]
+    public void Chinese_on_an_english_page_is_drawn_in_a_traditional_chinese_font_too()
+    {
+        var notebook = new JsonObject
+        {
+            ["cells"] = new JsonArray(
+                new JsonObject { ["cell_type"] = "markdown", ["metadata"] = new JsonObject(), ["source"] = "# 總結與練習" },
+                new JsonObject
+                {
+                    ["cell_type"] = "code", ["metadata"] = new JsonObject(), ["execution_count"] = 1, ["source"] = "Check()",
+                    ["outputs"] = new JsonArray(new JsonObject { ["output_type"] = "stream", ["name"] = "stdout", ["text"] = "尚未作答：請寫出你的答案。" }),
+                }),
+            ["metadata"] = new JsonObject(),
+            ["nbformat"] = 4,
+            ["nbformat_minor"] = 2,
+        };
+        string html = NotebookHtml.Render(notebook.ToJsonString(), "quotes Chinese", plotlyJs: null);
+        Assert.Contains("<html lang=\"en\">", html);
+        if (!ChromiumInstalled() || !ChineseFontInstalled()) return;
+        foreach (var (selector, text) in new[] { ("h1", "總結與練習"), ("pre.nb-output", "尚未作答：請寫出你的答案。") })
+        {
+            var (family, fonts) = Fonts(html, selector);
+            output.WriteLine($"{selector}: font-family {family}; drawn with {string.Join(", ", fonts.Select(f => $"{f.Family} ({f.Glyphs} glyphs)"))}");
+            AssertDrawnInChinese(text, fonts);
+        }
+    }
+
+    static void AssertDrawnInChinese(string text, List<(string Family, int Glyphs)> fonts)
+    {
+        int han = Regex.Matches(text, @"\p{IsCJKUnifiedIdeographs}").Count;
+        Assert.True(fonts.Any(f => ChineseFonts.Contains(f.Family) && f.Glyphs >= han),
+            $"the {han} Chinese characters of \"{text}\" were drawn with {string.Join(", ", fonts.Select(f => $"{f.Family} ({f.Glyphs} glyphs)"))}, not with one of {string.Join(", ", ChineseFonts)}");
     }
 
     /// <summary>True when fontconfig knows Noto Sans CJK TC; otherwise false with a note, or a failure in CI.</summary>
@@ -105,6 +142,14 @@ public class NotebookHtmlBrowserTests(ITestOutputHelper output)
         }
         if (fonts.Contains("Noto Sans CJK TC", StringComparison.Ordinal)) return true;
         NotChecked("Noto Sans CJK TC is not installed, so the page's Chinese font was not checked in a browser. Install it with: apt-get install -y fonts-noto-cjk");
+        return false;
+    }
+
+    /// <summary>True when Chromium is on PATH; otherwise false with a note, or a failure in CI.</summary>
+    bool ChromiumInstalled()
+    {
+        if (FindChromium() is not null) return true;
+        NotChecked("chromium is not on PATH, so the page was not checked in a browser. Install it with: apt-get install -y chromium");
         return false;
     }
 
@@ -236,11 +281,8 @@ public class NotebookHtmlBrowserTests(ITestOutputHelper output)
     /// not installed outside CI.</summary>
     string? DumpDom(string html)
     {
-        if (FindChromium() is not { } chromium)
-        {
-            NotChecked("chromium is not on PATH, so the page was not checked in a browser. Install it with: apt-get install -y chromium");
-            return null;
-        }
+        if (!ChromiumInstalled()) return null;
+        string chromium = FindChromium()!;
 
         string dir = Directory.CreateTempSubdirectory("kd-html-").FullName;
         try
