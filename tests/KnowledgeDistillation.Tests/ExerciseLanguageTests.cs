@@ -60,7 +60,7 @@ public class ExerciseLanguageTests
         // A Chinese function name takes no space before the Chinese text; the exception's own message stays as it is.
         var threw = SoftLabelChecks.CheckOneHot((y, classes) => throw new InvalidOperationException("todo"));
         Assert.False(threw.Passed);
-        Assert.Equal("還不對：你的 one-hot 函式丟出了 InvalidOperationException：todo", threw.Message);
+        Assert.Equal("還不對：你的 one-hot 函式擲出了 InvalidOperationException：todo", threw.Message);
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public class ExerciseLanguageTests
         NotYet(TemperatureChecks.CheckSoftLoss((z, v, T) => HintonKDLoss.SoftLoss(z, v, T).div(T * T)), "你忘了 T² 因子");
         // The check rewrites a failure of the learner's broadcast; its frame must come off in Chinese too.
         var broadcast = TemperatureChecks.CheckSoftmaxWithTemperature((z, T) => z.div(T).exp().div(z.div(T).exp().sum(-1)));
-        Assert.StartsWith("還不對：你的 softmax 丟出了 ", broadcast.Message);
+        Assert.StartsWith("還不對：你的 softmax 擲出了 ", broadcast.Message);
         Assert.DoesNotContain("還不對：還不對", broadcast.Message);
         Assert.Contains("keepdim: true，類別維度會被去掉", broadcast.Message);
     }

@@ -54,7 +54,7 @@ public class ExerciseStubTests
             result = CheckStub(check);
         Assert.False(result.Passed);
         Assert.StartsWith("尚未作答：", result.Message);
-        Assert.Matches(@"^尚未作答：\S.*?仍然丟出 NotImplementedException。把那一行換成你的程式碼，執行儲存格，然後再執行一次這個檢查。", result.Message);
+        Assert.Matches(@"^尚未作答：\S.*?仍然擲出 NotImplementedException。把那一行換成你的程式碼，執行儲存格，然後再執行一次這個檢查。", result.Message);
         Assert.DoesNotContain("Not attempted", result.Message);
     }
 

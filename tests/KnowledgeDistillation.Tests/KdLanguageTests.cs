@@ -51,7 +51,7 @@ public class KdLanguageTests
 
             Directory.SetCurrentDirectory(zhTW);
             Assert.Equal("zh-TW", KdEnvironment.Language);
-            Assert.Equal("尚未作答：MyKl 仍然丟出 NotImplementedException。把那一行換成你的程式碼，執行儲存格，然後再執行一次這個檢查。", Stub());
+            Assert.Equal("尚未作答：MyKl 仍然擲出 NotImplementedException。把那一行換成你的程式碼，執行儲存格，然後再執行一次這個檢查。", Stub());
 
             Environment.SetEnvironmentVariable(KdEnvironment.LanguageVariable, "en"); // the variable wins over the folder
             Assert.Equal("en", KdEnvironment.Language);

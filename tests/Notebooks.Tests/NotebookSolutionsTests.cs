@@ -149,7 +149,7 @@ public partial class NotebookSolutionsTests
     [InlineData("something else", null)]
     [InlineData("正確：做得好。", ExerciseVerdict.Correct)]
     [InlineData("反向 KL 停在 μ = -1\n還不對：你的預測是對的。", ExerciseVerdict.Wrong)]
-    [InlineData("尚未作答：MyKl 仍然丟出 NotImplementedException。", ExerciseVerdict.NotAttempted)]
+    [InlineData("尚未作答：MyKl 仍然擲出 NotImplementedException。", ExerciseVerdict.NotAttempted)]
     [InlineData("還不對，有 2 個地方要修正：\n  1. 你把列正規化了。", ExerciseVerdict.Wrong)]
     [InlineData("正確答案是 3", null)]
     public void Verdict_reads_the_last_verdict_line(string output, ExerciseVerdict? verdict) => Assert.Equal(verdict, NotebookSolutions.Verdict(output));

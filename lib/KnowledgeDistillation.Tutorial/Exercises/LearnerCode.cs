@@ -34,9 +34,9 @@ static class LearnerCode
         return exception is NotImplementedException
             ? new CheckResult(false, Say(
                 $"Not attempted yet: {function} still throws NotImplementedException. Replace that line with your code, run the cell, then run this check again.",
-                $"尚未作答：{Spaced(function)}仍然丟出 NotImplementedException。把那一行換成你的程式碼，執行儲存格，然後再執行一次這個檢查。"))
+                $"尚未作答：{Spaced(function)}仍然擲出 NotImplementedException。把那一行換成你的程式碼，執行儲存格，然後再執行一次這個檢查。"))
             : Fail(Say($"{function} threw {exception.GetType().Name}: {exception.Message}{hint}",
-                       $"{Spaced(function)}丟出了 {exception.GetType().Name}：{exception.Message}{hint}"));
+                       $"{Spaced(function)}擲出了 {exception.GetType().Name}：{exception.Message}{hint}"));
     }
 
     /// <summary>The failure for a learner's function that returned null instead of a tensor.</summary>

@@ -127,7 +127,7 @@ public static class ReproductionChecks
         catch (Exception e)
         {
             return LearnerCode.Fail(Say($"MyGapClosed threw {e.GetType().Name} when the teacher is no better than the scratch student: return double.NaN there instead. ({e.Message})",
-                $"教師不比從頭訓練的學生好時，MyGapClosed 丟出了 {e.GetType().Name}：這時請改為傳回 double.NaN。（{e.Message}）"));
+                $"教師不比從頭訓練的學生好時，MyGapClosed 擲出了 {e.GetType().Name}：這時請改為傳回 double.NaN。（{e.Message}）"));
         }
         if (!double.IsNaN(noGap))
             return LearnerCode.Fail(Say($"with a teacher no better than the scratch student (70 and 70) there is no gap to close, and MyGapClosed gave {noGap}. Return double.NaN when teacher ≤ scratch.",
