@@ -86,6 +86,35 @@ public class DivergenceExerciseTests
     }
 
     [Fact]
+    public void Peak_prediction_is_compared_with_the_fit()
+    {
+        (double, double) OnLeftPeak() => (-2.98, 0.61);
+        Passes(DivergenceChecks.CheckPeakPrediction("left", OnLeftPeak));
+        Assert.Contains("ended at μ = -2.98, σ = 0.61, on the left peak. Reverse KL has one minimum per peak",
+            DivergenceChecks.CheckPeakPrediction("left", OnLeftPeak).Message);
+        FailsWith(DivergenceChecks.CheckPeakPrediction("right", OnLeftPeak), "you predicted the right peak", "on the left peak", "one minimum per peak");
+        FailsWith(DivergenceChecks.CheckPeakPrediction("both", OnLeftPeak), "you predicted both peaks");
+        // The verdict follows the fit it is given: a fit that covers both peaks, or ends on the right one.
+        Passes(DivergenceChecks.CheckPeakPrediction("both", () => (0.1, 3.2)));
+        Passes(DivergenceChecks.CheckPeakPrediction("right", () => (2.9, 0.6)));
+        Assert.DoesNotContain("one minimum per peak", DivergenceChecks.CheckPeakPrediction("right", () => (2.9, 0.6)).Message);
+        // Case, spaces and the zh-TW edition's words are accepted.
+        Passes(DivergenceChecks.CheckPeakPrediction(" Left ", OnLeftPeak));
+        Passes(DivergenceChecks.CheckPeakPrediction("左", OnLeftPeak));
+    }
+
+    [Fact]
+    public void Without_a_valid_prediction_the_fit_does_not_run()
+    {
+        (double, double) MustNotRun() => throw new InvalidOperationException("the fit ran");
+        var empty = DivergenceChecks.CheckPeakPrediction("", MustNotRun);
+        Assert.False(empty.Passed);
+        Assert.StartsWith("Not attempted yet: write \"left\", \"right\" or \"both\"", empty.Message);
+        Assert.StartsWith("Not attempted yet", DivergenceChecks.CheckPeakPrediction(null, MustNotRun).Message);
+        FailsWith(DivergenceChecks.CheckPeakPrediction("middle", MustNotRun), "\"middle\" is not one of \"left\", \"right\" or \"both\"");
+    }
+
+    [Fact]
     public void Checks_leave_no_live_tensors_behind()
     {
         DivergenceChecks.CheckKlDiv(KlDiv); // warm-up

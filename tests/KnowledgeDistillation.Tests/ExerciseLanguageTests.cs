@@ -90,6 +90,21 @@ public class ExerciseLanguageTests
         NotYet(DivergenceChecks.CheckKl((p, q) => p.mul(p.log().sub(q.log())).sum().div(p.shape[0])), "xlogy(p, p) − xlogy(p, q)");
         NotYet(DivergenceChecks.CheckKlDiv((s, t) => F.kl_div(F.log_softmax(s, 1), F.log_softmax(t, 1), reduction: nn.Reduction.Mean, log_target: true)), "「batchmean」");
         NotYet(DivergenceChecks.CheckReverseKl((s, t) => new ReverseKLLoss().call(s, t).unsqueeze(0).repeat(4)), "批次取平均");
+        Correct(DivergenceChecks.CheckPeakPrediction("left", () => (-2.98, 0.61)), "μ = -2.98、σ = 0.61，也就是左邊的峰", "每個峰各有一個極小值");
+        NotYet(DivergenceChecks.CheckPeakPrediction("both", () => (-2.98, 0.61)), "你預測的是兩個峰，但從 μ = −0.5 出發");
+        NotYet(DivergenceChecks.CheckPeakPrediction("中間", () => throw new InvalidOperationException()), "「中間」不是");
+        Assert.StartsWith("尚未作答：在引號之間寫下", DivergenceChecks.CheckPeakPrediction("", () => throw new InvalidOperationException()).Message);
+    }
+
+    [Fact]
+    public void Setup_check_speaks_zh_TW()
+    {
+        using var _ = ZhTW();
+        Correct(SetupChecks.CheckBatchSize(32, quickMode: true), "快速模式的批次大小是 32");
+        Correct(SetupChecks.CheckBatchSize(256, quickMode: false), "完整執行的批次大小是 256");
+        NotYet(SetupChecks.CheckBatchSize(256, quickMode: true), "在快速模式中得到 256", "full: 與 quick: 對調了");
+        NotYet(SetupChecks.CheckBatchSize(100, quickMode: false), "完整執行應該是 256");
+        Assert.Equal("尚未作答：把 0 換成對 KdEnvironment.Pick 的呼叫，然後再執行一次這個儲存格。", SetupChecks.CheckBatchSize(0, quickMode: true).Message);
     }
 
     [Fact]

@@ -151,6 +151,50 @@ public static class DivergenceChecks
                 "請計算 log q = log_softmax(studentLogits, 1) 與 log p = log_softmax(teacherLogits, 1)，再對每一列計算 Σ q (log q − log p)，並對各列取平均。"));
     }
 
+    /// <summary>
+    /// Checks exercise 4's prediction of where the reverse-KL fit of one Gaussian to the two-peaked target ends when it
+    /// starts at μ = −0.5: <c>"left"</c>, <c>"right"</c> or <c>"both"</c> (in the zh-TW edition also 左, 右 or 兩者). An
+    /// empty prediction is "not attempted yet" and anything else is rejected, both without running the fit; a valid one
+    /// runs <paramref name="fitFromLeft"/> (the notebook's fit, so the verdict is about the run the learner sees) and
+    /// compares: a fit with |μ| &lt; 0.5 covers both peaks, otherwise the sign of μ names the peak.
+    /// </summary>
+    public static CheckResult CheckPeakPrediction(string? myPrediction, Func<(double Mu, double Sigma)> fitFromLeft)
+    {
+        ArgumentNullException.ThrowIfNull(fitFromLeft);
+        string answer = (myPrediction ?? "").Trim();
+        if (answer.Length == 0)
+            return new CheckResult(false, Say(
+                "Not attempted yet: write \"left\", \"right\" or \"both\" between the quotes, then run this cell again; it runs the fit only then.",
+                "尚未作答：在引號之間寫下 \"left\"、\"right\" 或 \"both\"（左、右或兩者），然後再執行一次這個儲存格；到那時它才會執行擬合。"));
+        string? predicted = answer.ToLowerInvariant() switch
+        {
+            "left" or "左" => "left",
+            "right" or "右" => "right",
+            "both" or "兩者" => "both",
+            _ => null,
+        };
+        if (predicted is null)
+            return LearnerCode.Fail(Say($"\"{answer}\" is not one of \"left\", \"right\" or \"both\".",
+                $"「{answer}」不是 \"left\"、\"right\" 或 \"both\" 之一。"));
+        var (mu, sigma) = fitFromLeft();
+        string outcome = Math.Abs(mu) < 0.5 ? "both" : mu < 0 ? "left" : "right";
+        string Peak(string which) => which switch
+        {
+            "left" => Say("the left peak", "左邊的峰"),
+            "right" => Say("the right peak", "右邊的峰"),
+            _ => Say("both peaks", "兩個峰"),
+        };
+        string fit = Say($"the reverse-KL fit from μ = −0.5 ended at μ = {mu:F2}, σ = {sigma:F2}, on {Peak(outcome)}.",
+            $"從 μ = −0.5 出發的反向 KL 擬合停在 μ = {mu:F2}、σ = {sigma:F2}，也就是{Peak(outcome)}。");
+        string why = outcome == "left"
+            ? Say(" Reverse KL has one minimum per peak, and gradient descent falls into the one on the side where it starts.",
+                "反向 KL 每個峰各有一個極小值，梯度下降會落入它出發那一側的極小值。")
+            : "";
+        return predicted == outcome
+            ? LearnerCode.Pass(fit + why)
+            : LearnerCode.Fail(Say($"you predicted {Peak(predicted)}, but {fit}", $"你預測的是{Peak(predicted)}，但{fit}") + why);
+    }
+
     static Tensor RandomProbabilities(ulong seed)
     {
         using var generator = new Generator(seed);
