@@ -268,6 +268,10 @@ static class NotebooksCommand
         }
         foreach (var (path, exercises) in written)
             Console.WriteLine($"wrote {path} ({exercises} exercise(s) solved)");
+        if (edition.IsTranslation && !string.Equals(Path.GetFileName(outDir), edition.Subfolder, StringComparison.OrdinalIgnoreCase))
+            Console.Error.WriteLine($"note: the self-checks speak {edition.DisplayName} in a folder named {edition.Subfolder} (the working directory VS Code gives a notebook), " +
+                                    $"and {outDir} is not one: these copies' checks will answer in English unless KD_LANG={edition.Language} is set. " +
+                                    $"Leave out --out, or give a folder named {edition.Subfolder}.");
         return Cli.Ok;
     }
 

@@ -145,6 +145,26 @@ public class NotebooksCommandTests(ITestOutputHelper output)
         Assert.Equal(original, File.ReadAllText(notebook));
     }
 
+    /// <summary>The self-checks choose their language by the notebook's folder, so solved zh-TW copies written to a folder
+    /// not named zh-TW would answer in English: solve says so, and says nothing for a folder named zh-TW.</summary>
+    [Fact]
+    public void Solve_with_lang_zh_TW_warns_when_the_copies_folder_would_make_the_checks_speak_english()
+    {
+        var folder = TestFolder("solve-zh-TW-elsewhere");
+        var (code, log) = Kd("notebooks", "solve", "00", "--lang", "zh-TW", "--out", folder);
+        Assert.True(code == 0, log);
+        Assert.Contains($"wrote {Path.Combine(folder, "00-setup.ipynb")}", log);
+        Assert.Contains($"{folder} is not one: these copies' checks will answer in English unless KD_LANG=zh-TW is set", log);
+
+        var named = Path.Combine(folder, "zh-TW");
+        (code, log) = Kd("notebooks", "solve", "00", "--lang", "zh-TW", "--out", named);
+        Assert.True(code == 0, log);
+        Assert.DoesNotContain("note:", log);
+        (code, log) = Kd("notebooks", "solve", "00", "--out", folder); // English copies: nothing to say
+        Assert.True(code == 0, log);
+        Assert.DoesNotContain("note:", log);
+    }
+
     /// <summary>Runs kd, which must succeed and say that it wrote <paramref name="relativePath"/> (from the repository
     /// root); returns that file's text.</summary>
     static string KdWrites(string relativePath, params string[] args)
