@@ -100,7 +100,7 @@ public class NotebooksCommandTests(ITestOutputHelper output)
 
     /// <summary><c>--lang zh-TW</c> runs the Traditional Chinese notebook (notebooks/zh-TW/, one folder deeper) with the
     /// solutions, into artifacts/notebooks/zh-TW/ by default: a page marked zh-Hant-TW, in Chinese, whose check accepts
-    /// the shared solution.</summary>
+    /// the shared solution in Chinese.</summary>
     [Fact]
     public void Run_with_lang_zh_TW_runs_the_chinese_notebook_into_a_zh_TW_folder()
     {
@@ -120,7 +120,8 @@ public class NotebooksCommandTests(ITestOutputHelper output)
         Assert.Contains("<html lang=\"zh-Hant-TW\">", html);
         Assert.Contains("<h1>00 · 環境設定", html);
         Assert.Contains("\"Noto Sans CJK TC\"", html);
-        Assert.Contains("Correct: batch size 32 in quick mode.", html); // the shared solution (00's check is the notebook's own code, the same in both editions)
+        Assert.Contains("正確：快速模式的批次大小是 32。", html); // the shared solution, judged in the notebook's language
+        Assert.DoesNotContain("Correct:", html);
         Assert.DoesNotContain("class=\"nb-output nb-error\"", html);
     }
 
