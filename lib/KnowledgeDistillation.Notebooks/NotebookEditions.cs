@@ -67,6 +67,9 @@ public enum NotebookDifferenceKind
     Code,
     /// <summary>A markdown cell with no Chinese characters: left untranslated.</summary>
     Untranslated,
+    /// <summary>A translated markdown cell that lacks math, inline code, a code block or a link target of the English
+    /// cell: the translation dropped it, or the English cell changed and the translation was not brought up to date.</summary>
+    StaleMarkdown,
     /// <summary>A code cell with outputs or an execution count: committed notebooks carry none.</summary>
     Outputs,
 }
@@ -145,7 +148,8 @@ public static partial class NotebookEditions
     /// What breaks the pairing of a Traditional Chinese notebook with its English original, in cell order; empty when
     /// they pair. They pair when they have the same number of cells, each of the same type as its original, each code
     /// cell the same as the original's except that <c>"../lib/</c> is <c>"../../lib/</c> (the translation lies one
-    /// folder deeper), each markdown cell has Chinese characters, and no code cell has outputs. When the numbers of
+    /// folder deeper), each markdown cell has Chinese characters and keeps the original's math, code and link targets
+    /// (<see cref="NotebookDifferenceKind.StaleMarkdown"/>), and no code cell has outputs. When the numbers of
     /// cells differ, the cells after the first one that no longer pairs are not compared (they are shifted).
     /// </summary>
     /// <param name="englishNotebookJson">The English notebook (nbformat 4 JSON).</param>
@@ -172,6 +176,10 @@ public static partial class NotebookEditions
             {
                 if (!Han().IsMatch(translation.Source))
                     differences.Add(new(NotebookDifferenceKind.Untranslated, cell, $"the markdown cell has no Chinese characters; translate it: {Excerpt(translation.Source)}"));
+                else if (MissingMarkup(original.Source, translation.Source) is { Count: > 0 } missing)
+                    differences.Add(new(NotebookDifferenceKind.StaleMarkdown, cell,
+                        $"the translation lacks what the English cell has: {string.Join(", ", missing.Take(3))}{(missing.Count > 3 ? $" and {missing.Count - 3} more" : "")}. " +
+                        "Bring the translation up to date with the English cell (math, code and link targets stay as they are)."));
                 continue;
             }
             if (CodeDifference(original.Source, translation.Source) is { } code)
@@ -212,6 +220,62 @@ public static partial class NotebookEditions
         return $"the code differs from the English cell other than by the folder depth ({translatedLibrary} for {englishLibrary}); " +
                $"line {line + 1} should be `{wanted.Trim()}` but is `{got.Trim()}`.";
     }
+
+    /// <summary>
+    /// The math (<c>$…$</c>, <c>$$…$$</c>), inline code, fenced code blocks and link targets of the English markdown that
+    /// the translation does not have, each as often as the English has it: a translation keeps them all as they are
+    /// (it may repeat one). Math and code are compared with runs of white space made single; link targets without their
+    /// leading <c>../</c> (the translation lies one folder deeper), and a link to <c>README.md</c> is kept by one to
+    /// <c>README.zh-TW.md</c>.
+    /// </summary>
+    static List<string> MissingMarkup(string english, string translation)
+    {
+        var have = Markup(translation).GroupBy(m => m).ToDictionary(g => g.Key, g => g.Count());
+        var missing = new List<string>();
+        foreach (var item in Markup(english))
+        {
+            string key = item == "link README.md" && !have.ContainsKey(item) ? "link README.zh-TW.md" : item;
+            if (have.TryGetValue(key, out int n) && n > 0) have[key] = n - 1;
+            else missing.Add(item);
+        }
+        return missing;
+    }
+
+    /// <summary>A markdown cell's math, inline code, fenced code blocks and link targets, in order, each labelled.</summary>
+    static IEnumerable<string> Markup(string markdown)
+    {
+        string Squeeze(string text) => WhiteSpace().Replace(text, " ").Trim();
+        var rest = markdown;
+        foreach (Match fence in FencedCode().Matches(rest)) yield return "code block " + Squeeze(fence.Value);
+        rest = FencedCode().Replace(rest, " ");
+        foreach (Match math in DisplayMath().Matches(rest)) yield return "math " + Squeeze(math.Value);
+        rest = DisplayMath().Replace(rest, " ");
+        foreach (Match code in InlineCode().Matches(rest)) yield return "code " + Squeeze(code.Value);
+        rest = InlineCode().Replace(rest, " "); // a $ inside code is not math
+        foreach (Match math in InlineMath().Matches(rest)) yield return "math " + Squeeze(math.Value);
+        foreach (Match link in LinkTarget().Matches(rest)) yield return "link " + UpFolders().Replace(link.Groups["target"].Value, "");
+    }
+
+    [GeneratedRegex(@"```.*?```", RegexOptions.Singleline)]
+    private static partial Regex FencedCode();
+
+    [GeneratedRegex(@"\$\$.+?\$\$", RegexOptions.Singleline)]
+    private static partial Regex DisplayMath();
+
+    [GeneratedRegex(@"`[^`]+`")]
+    private static partial Regex InlineCode();
+
+    [GeneratedRegex(@"(?<![\\$])\$[^$]+?\$")]
+    private static partial Regex InlineMath();
+
+    [GeneratedRegex(@"\]\((?<target>[^)\s]+)\)")]
+    private static partial Regex LinkTarget();
+
+    [GeneratedRegex(@"^(\.\./)+")]
+    private static partial Regex UpFolders();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex WhiteSpace();
 
     sealed record Cell(string Type, string Source, bool HasOutputs);
 

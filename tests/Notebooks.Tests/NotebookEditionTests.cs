@@ -146,6 +146,36 @@ public class NotebookEditionTests
         Assert.Contains("has no Chinese characters", difference.Message);
     }
 
+    /// <summary>A translated markdown cell that lost a formula, a code span or a link of the English one (or was not
+    /// updated when the English changed) is reported, naming what it lacks; repeating one is fine.</summary>
+    [Fact]
+    public void A_translation_that_lacks_the_english_math_code_or_link_is_reported_as_stale()
+    {
+        var englishCells = Cells(JsonNode.Parse(English)!);
+        int MarkdownWith(string text) => englishCells.Select((c, i) => (c, i + 1))
+            .First(p => p.c!["cell_type"]!.GetValue<string>() == "markdown" && Source(p.c!).Contains(text, StringComparison.Ordinal)).Item2;
+
+        int math = MarkdownWith("$H(e_y) = 0$");
+        var difference = Single(Altered(cells => cells[math - 1]!["source"] = Source(cells[math - 1]!).Replace("$H(e_y) = 0$", "H = 0", StringComparison.Ordinal)),
+            NotebookDifferenceKind.StaleMarkdown);
+        Assert.Equal(math, difference.CellNumber);
+        Assert.Contains("the translation lacks what the English cell has: math $H(e_y) = 0$", difference.Message);
+
+        int code = MarkdownWith("`SoftTargets.Entropy`");
+        difference = Single(Altered(cells => cells[code - 1]!["source"] = Source(cells[code - 1]!).Replace("`SoftTargets.Entropy`", "`SoftTargets.Entropy2`", StringComparison.Ordinal)),
+            NotebookDifferenceKind.StaleMarkdown);
+        Assert.Contains("code `SoftTargets.Entropy`", difference.Message);
+
+        int link = MarkdownWith("](02-temperature.ipynb)");
+        difference = Single(Altered(cells => cells[link - 1]!["source"] = Source(cells[link - 1]!).Replace("](02-temperature.ipynb)", "](03-kl-vs-cross-entropy.ipynb)", StringComparison.Ordinal)),
+            NotebookDifferenceKind.StaleMarkdown);
+        Assert.Contains("link 02-temperature.ipynb", difference.Message);
+
+        // A repeated formula, and the zh-TW README for the English one, are not differences.
+        Assert.Empty(NotebookEditions.Compare(English, Altered(cells => cells[math - 1]!["source"] = Source(cells[math - 1]!) + "（$H(e_y) = 0$）")));
+        Assert.Contains(englishCells.Select(c => Source(c!)), c => c.Contains("](../README.md", StringComparison.Ordinal)); // the sample does link the README
+    }
+
     [Fact]
     public void Outputs_in_a_translation_are_reported_with_their_cell_number()
     {
