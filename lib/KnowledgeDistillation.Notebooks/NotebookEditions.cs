@@ -67,8 +67,9 @@ public enum NotebookDifferenceKind
     Code,
     /// <summary>A markdown cell with no Chinese characters: left untranslated.</summary>
     Untranslated,
-    /// <summary>A translated markdown cell that lacks math, inline code, a code block or a link target of the English
-    /// cell: the translation dropped it, or the English cell changed and the translation was not brought up to date.</summary>
+    /// <summary>A translated markdown cell that lacks math, inline code, a code block, a link target or a number of the
+    /// English cell: the translation dropped it, or the English cell changed and the translation was not brought up to
+    /// date.</summary>
     StaleMarkdown,
     /// <summary>A code cell with outputs or an execution count: committed notebooks carry none.</summary>
     Outputs,
@@ -148,7 +149,7 @@ public static partial class NotebookEditions
     /// What breaks the pairing of a Traditional Chinese notebook with its English original, in cell order; empty when
     /// they pair. They pair when they have the same number of cells, each of the same type as its original, each code
     /// cell the same as the original's except that <c>"../lib/</c> is <c>"../../lib/</c> (the translation lies one
-    /// folder deeper), each markdown cell has Chinese characters and keeps the original's math, code and link targets
+    /// folder deeper), each markdown cell has Chinese characters and keeps the original's math, code, link targets and numbers
     /// (<see cref="NotebookDifferenceKind.StaleMarkdown"/>), and no code cell has outputs. When the numbers of
     /// cells differ, the cells after the first one that no longer pairs are not compared (they are shifted).
     /// </summary>
@@ -222,7 +223,7 @@ public static partial class NotebookEditions
     }
 
     /// <summary>
-    /// The math (<c>$…$</c>, <c>$$…$$</c>), inline code, fenced code blocks and link targets of the English markdown that
+    /// The math (<c>$…$</c>, <c>$$…$$</c>), inline code, fenced code blocks, link targets and numbers of the English markdown that
     /// the translation does not have, each as often as the English has it: a translation keeps them all as they are
     /// (it may repeat one). Math and code are compared with runs of white space made single; link targets without their
     /// leading <c>../</c> (the translation lies one folder deeper), and a link to <c>README.md</c> is kept by one to
@@ -241,7 +242,8 @@ public static partial class NotebookEditions
         return missing;
     }
 
-    /// <summary>A markdown cell's math, inline code, fenced code blocks and link targets, in order, each labelled.</summary>
+    /// <summary>A markdown cell's math, inline code, fenced code blocks, link targets and the numbers in its prose, each
+    /// labelled.</summary>
     static IEnumerable<string> Markup(string markdown)
     {
         string Squeeze(string text) => WhiteSpace().Replace(text, " ").Trim();
@@ -253,7 +255,10 @@ public static partial class NotebookEditions
         foreach (Match code in InlineCode().Matches(rest)) yield return "code " + Squeeze(code.Value);
         rest = InlineCode().Replace(rest, " "); // a $ inside code is not math
         foreach (Match math in InlineMath().Matches(rest)) yield return "math " + Squeeze(math.Value);
+        rest = InlineMath().Replace(rest, " ");
         foreach (Match link in LinkTarget().Matches(rest)) yield return "link " + UpFolders().Replace(link.Groups["target"].Value, "");
+        rest = LinkTarget().Replace(rest, "]");
+        foreach (Match number in Number().Matches(rest)) yield return "number " + number.Value;
     }
 
     [GeneratedRegex(@"```.*?```", RegexOptions.Singleline)]
@@ -270,6 +275,10 @@ public static partial class NotebookEditions
 
     [GeneratedRegex(@"\]\((?<target>[^)\s]+)\)")]
     private static partial Regex LinkTarget();
+
+    /// <summary>A number in prose: 5, 0.9, 60,000, 17.8 (not the 2 in a name such as R1 or fp32).</summary>
+    [GeneratedRegex(@"(?<![A-Za-z0-9_.])\d+(?:,\d{3})*(?:\.\d+)?")]
+    private static partial Regex Number();
 
     [GeneratedRegex(@"^(\.\./)+")]
     private static partial Regex UpFolders();

@@ -171,6 +171,11 @@ public class NotebookEditionTests
             NotebookDifferenceKind.StaleMarkdown);
         Assert.Contains("link 02-temperature.ipynb", difference.Message);
 
+        int number = MarkdownWith("10,000 test images");
+        difference = Single(Altered(cells => cells[number - 1]!["source"] = Source(cells[number - 1]!).Replace("10,000", "1,000", StringComparison.Ordinal)),
+            NotebookDifferenceKind.StaleMarkdown);
+        Assert.Contains("number 10,000", difference.Message);
+
         // A repeated formula, and the zh-TW README for the English one, are not differences.
         Assert.Empty(NotebookEditions.Compare(English, Altered(cells => cells[math - 1]!["source"] = Source(cells[math - 1]!) + "（$H(e_y) = 0$）")));
         Assert.Contains(englishCells.Select(c => Source(c!)), c => c.Contains("](../README.md", StringComparison.Ordinal)); // the sample does link the README
