@@ -13,22 +13,24 @@ public partial class GlossaryTests
 {
     static string GlossaryPath => Path.Combine(NotebookFiles.Directory, "glossary.md");
 
-    /// <summary>One row of the glossary's tables.</summary>
-    sealed record Entry(int Line, string Anchor, string English, string Chinese, string Definition, string ChineseDefinition);
+    /// <summary>One row of the glossary's tables, under the <c>## </c> heading <paramref name="Section"/>.</summary>
+    sealed record Entry(int Line, string Anchor, string English, string Chinese, string Definition, string ChineseDefinition, string Section = "");
 
     static IReadOnlyList<Entry> Entries()
     {
         var entries = new List<Entry>();
         var lines = File.ReadAllLines(GlossaryPath);
+        string section = "";
         for (int i = 0; i < lines.Length; i++)
         {
             string line = lines[i];
+            if (line.StartsWith("## ", StringComparison.Ordinal)) section = line[3..].Trim();
             if (!line.StartsWith("| ", StringComparison.Ordinal) || line.StartsWith("| English ", StringComparison.Ordinal) || line.StartsWith("| ---", StringComparison.Ordinal)) continue;
             var cells = CellSeparator().Split(line.Trim().Trim('|')).Select(c => c.Trim().Replace(@"\|", "|")).ToArray();
             Assert.True(cells.Length == 4, $"glossary.md, line {i + 1}: a row needs 4 cells (English | 中文 | Definition | 定義), not {cells.Length}: {line}");
             var anchor = AnchorTag().Match(cells[0]);
             Assert.True(anchor.Success, $"glossary.md, line {i + 1}: the English term starts with <a id=\"...\"></a>, so that the notebooks can link to it: {line}");
-            entries.Add(new Entry(i + 1, anchor.Groups["id"].Value, cells[0][anchor.Length..].Trim(), cells[1], cells[2], cells[3]));
+            entries.Add(new Entry(i + 1, anchor.Groups["id"].Value, cells[0][anchor.Length..].Trim(), cells[1], cells[2], cells[3], section));
         }
         return entries;
     }
@@ -49,6 +51,20 @@ public partial class GlossaryTests
         Assert.True(twice.Count == 0, $"anchors used twice: {string.Join(", ", twice)}");
         var sameTerm = entries.GroupBy(e => Normalise(e.English)).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
         Assert.True(sameTerm.Count == 0, $"terms listed twice: {string.Join(", ", sameTerm)}");
+    }
+
+    /// <summary>Each section lists its terms in alphabetical order, so a reader finds a term and a writer sees whether it
+    /// is there.</summary>
+    [Fact]
+    public void Each_section_is_in_alphabetical_order()
+    {
+        foreach (var section in Entries().GroupBy(e => e.Section))
+        {
+            var terms = section.Select(e => e.English.Trim('`').ToLowerInvariant()).ToList();
+            var sorted = terms.Order(StringComparer.Ordinal).ToList();
+            int first = terms.Zip(sorted).TakeWhile(p => p.First == p.Second).Count();
+            Assert.True(first == terms.Count, $"glossary.md, section '{section.Key}': '{(first < terms.Count ? terms[first] : "")}' is out of alphabetical order (expected '{(first < sorted.Count ? sorted[first] : "")}' there).");
+        }
     }
 
     /// <summary>The seed article writes 邏輯 for logits; the glossary says so, and what the tutorial writes instead.</summary>
