@@ -19,18 +19,23 @@ public class NotebookHarnessTests(ITestOutputHelper output)
     [MemberData(nameof(Notebooks))]
     public void Notebook_runs_top_to_bottom_in_quick_mode(string name) => RunAndCheck(name, namedMistakes: true);
 
+    public static TheoryData<string> ChineseNotebooks() =>
+        [.. NotebookFiles.All(NotebookEditions.TraditionalChinese).Select(p => "zh-TW/" + Path.GetFileName(p))];
+
     /// <summary>
     /// The Traditional Chinese edition lies one folder deeper (notebooks/zh-TW/), so its setup cells load
-    /// <c>"../../lib/</c>; this runs its notebook 01 the same way, in its own folder, to the end. There the self-checks
-    /// speak Chinese (the library's <c>KdEnvironment.Language</c> reads the folder's name): the stubs say 尚未作答 ("not
-    /// attempted yet"), each solution is accepted and each wrong answer rejected. (The mistakes' expected texts in
-    /// solutions/ are English; the English run checks that each check names its mistake.)
+    /// <c>"../../lib/</c>, and its code cells are the English ones (a path of the English folder's depth in one would
+    /// break only here); this runs each of its notebooks the same way, in its own folder, to the end. There the
+    /// self-checks speak Chinese (the library's <c>KdEnvironment.Language</c> reads the folder's name): the stubs say
+    /// 尚未作答 ("not attempted yet"), each solution is accepted and each wrong answer rejected. (The mistakes' expected
+    /// texts in solutions/ are English; the English run checks that each check names its mistake.)
     /// </summary>
-    [Fact]
-    public void Zh_TW_notebook_01_runs_top_to_bottom_from_its_deeper_folder()
+    [Theory]
+    [MemberData(nameof(ChineseNotebooks))]
+    public void Zh_TW_notebook_runs_top_to_bottom_from_its_deeper_folder(string name)
     {
-        var run = RunAndCheck("zh-TW/01-soft-and-hard-labels.ipynb", namedMistakes: false);
-        var exercises = NotebookSolutions.Exercises(File.ReadAllText(Path.Combine(NotebookFiles.Directory, "zh-TW", "01-soft-and-hard-labels.ipynb")));
+        var run = RunAndCheck(name, namedMistakes: false);
+        var exercises = NotebookSolutions.Exercises(File.ReadAllText(Path.Combine(NotebookFiles.Directory, name)));
         Assert.NotEmpty(exercises);
         foreach (var exercise in exercises)
             Assert.Contains("尚未作答", run.Cells.Single(c => c.CellNumber == exercise.CellNumber).Text);
