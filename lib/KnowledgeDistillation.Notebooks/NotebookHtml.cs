@@ -42,7 +42,8 @@ public static partial class NotebookHtml
     /// math carries no KaTeX.
     /// The page's <c>&lt;html lang&gt;</c> is <paramref name="edition"/>'s (<c>zh-Hant-TW</c> for the Traditional
     /// Chinese notebooks; English when null), and every page's font stack names Chinese fonts for Windows, macOS and
-    /// Linux (<see cref="FontFamily"/>).
+    /// Linux (<see cref="FontFamily"/>). The page's title is the notebook's first <c># </c> heading, as plain text (what a
+    /// browser tab and a bookmark show), or <paramref name="title"/> when it has none.
     /// </summary>
     public static string Render(string notebookJson, string title, string? plotlyJs, NotebookEdition? edition = null)
     {
@@ -77,7 +78,7 @@ public static partial class NotebookHtml
         var page = new StringBuilder();
         page.AppendLine("<!DOCTYPE html>")
             .Append("<html lang=\"").Append((edition ?? NotebookEditions.English).HtmlLanguage).AppendLine("\"><head><meta charset=\"utf-8\">")
-            .Append("<title>").Append(WebUtility.HtmlEncode(title)).AppendLine("</title>")
+            .Append("<title>").Append(EscapeText(PageTitle(notebook) ?? title)).AppendLine("</title>")
             .Append("<style>").Append(Css).AppendLine("</style>");
         // KaTeX comes first in <head>: before any chart output can load require.js (when plotly.js is not given),
         // so it registers as window.katex rather than as an AMD module.
@@ -254,4 +255,26 @@ public static partial class NotebookHtml
         .nb-markdown table { border-collapse: collapse; }
         .math { overflow-x: auto; }
         """;
+
+    /// <summary>Text for an HTML element: &amp;, &lt; and &gt; escaped, everything else as it is (WebUtility.HtmlEncode
+    /// would also write · and é as numeric references).</summary>
+    static string EscapeText(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+
+    /// <summary>The first level-1 heading (<c># </c>) of the notebook's markdown, as plain text (emphasis, code marks and
+    /// link targets dropped), or null when there is none.</summary>
+    static string? PageTitle(JsonObject notebook)
+    {
+        foreach (var cell in notebook["cells"]?.AsArray() ?? [])
+        {
+            if (cell?["cell_type"]?.GetValue<string>() != "markdown") continue;
+            foreach (var line in Text(cell["source"]).Replace("\r\n", "\n").Split('\n'))
+                if (line.StartsWith("# ", StringComparison.Ordinal))
+                {
+                    string plain = Regex.Replace(line[2..], @"\[([^\]]*)\]\([^)]*\)", "$1");
+                    plain = plain.Replace("**", "").Replace("`", "").Trim();
+                    return plain.Length > 0 ? plain : null;
+                }
+        }
+        return null;
+    }
 }

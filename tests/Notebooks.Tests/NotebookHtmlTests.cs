@@ -43,6 +43,17 @@ public class NotebookHtmlTests
         Assert.Contains("<title>sample &lt;title&gt;</title>", page);
     }
 
+    /// <summary>A browser tab shows the notebook's own title, its first # heading as plain text, in either edition; a
+    /// notebook without one keeps the name it is rendered under.</summary>
+    [Fact]
+    public void The_page_title_is_the_notebooks_first_heading()
+    {
+        var page = Page(Markdown("Intro."), Markdown("# 01 · Soft labels: what **the teacher** knows, see [`02`](02-temperature.ipynb)\n\n## Goals"));
+        Assert.Contains("<title>01 · Soft labels: what the teacher knows, see 02</title>", page);
+        Assert.Contains("<title>02 · 溫度：軟化教師的標籤</title>", Page(Markdown("# 02 · 溫度：軟化教師的標籤")));
+        Assert.Contains("<title>sample &lt;title&gt;</title>", Page(Markdown("## Only a second-level heading")));
+    }
+
     [Fact]
     public void A_page_with_math_carries_katex_once_with_its_fonts_and_loads_nothing_from_the_network()
     {
