@@ -9,7 +9,7 @@ namespace KnowledgeDistillation.Cli;
 /// <summary>
 /// <c>kd notebooks run</c>: runs notebooks headless in the kernel VS Code starts (the dotnet-interactive tool), each in a
 /// fresh kernel process, as the test harness does, and writes
-/// the executed .ipynb and a static HTML page per notebook. <c>kd notebooks export</c>: writes each notebook as a .NET
+/// the executed .ipynb and a static HTML page per notebook, and an index.html of the folder's pages. <c>kd notebooks export</c>: writes each notebook as a .NET
 /// 10 file-based app. Both take <c>--backend cpu|cuda</c>: <c>cuda</c> swaps the notebooks' TorchSharp-cpu reference for
 /// TorchSharp's CUDA package at the same version (<see cref="NotebookBackend"/>); the notebook files are not changed.
 /// <c>run</c>, <c>export</c> and <c>solve</c> take <c>--lang en|zh-TW</c> (<see cref="NotebookEditions"/>): the
@@ -191,6 +191,7 @@ static class NotebooksCommand
             if (exitCode != 0) failures.Add(failure ?? $"{name}.ipynb: the run ended with exit code {exitCode}");
             Console.Error.WriteLine($"  {(exitCode == 0 ? "ok" : "FAILED")} in {clock.Elapsed.TotalSeconds:F1} s");
         }
+        Console.Error.WriteLine($"wrote {NotebookHtml.WriteIndex(outDir, edition)} (the pages' contents)");
         if (failures.Count == 0)
         {
             Console.WriteLine($"{notebooks.Count} notebook(s) ran; executed copies and HTML pages in {outDir}");

@@ -256,6 +256,48 @@ public static partial class NotebookHtml
         .math { overflow-x: auto; }
         """;
 
+    /// <summary>The file name of the contents page that <see cref="WriteIndex"/> writes beside the notebooks' pages.</summary>
+    public const string IndexFileName = "index.html";
+
+    /// <summary>
+    /// A contents page for the notebook pages in <paramref name="folder"/> (each <c>NN-topic.html</c> but the index
+    /// itself, in name order): a list of links, each named by its page's title (the notebook's heading, see
+    /// <see cref="Render"/>), for a class handed a folder of pages. The page is in <paramref name="edition"/>'s language
+    /// (its <c>&lt;html lang&gt;</c> and its two words of heading), with the same fonts as the notebook pages.
+    /// </summary>
+    public static string Index(string folder, NotebookEdition? edition = null)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        edition ??= NotebookEditions.English;
+        bool chinese = edition.IsTranslation;
+        string heading = chinese ? "筆記本" : "Notebooks";
+        var items = new StringBuilder();
+        foreach (var page in Directory.GetFiles(folder, "*.html").Where(f => Path.GetFileName(f) != IndexFileName).Order(StringComparer.Ordinal))
+        {
+            string name = Path.GetFileName(page);
+            var title = Regex.Match(File.ReadAllText(page), "<title>(?<t>[^<]*)</title>");
+            items.Append("<li><a href=\"").Append(WebUtility.UrlEncode(name).Replace("+", "%20")).Append("\">")
+                .Append(title.Success ? title.Groups["t"].Value : EscapeText(Path.GetFileNameWithoutExtension(name))).AppendLine("</a></li>");
+        }
+        return new StringBuilder()
+            .AppendLine("<!DOCTYPE html>")
+            .Append("<html lang=\"").Append(edition.HtmlLanguage).AppendLine("\"><head><meta charset=\"utf-8\">")
+            .Append("<title>").Append(heading).AppendLine("</title>")
+            .Append("<style>").Append(Css).AppendLine("</style></head><body><main>")
+            .Append("<h1>").Append(heading).AppendLine("</h1>")
+            .Append("<ol class=\"nb-index\">").Append(items).AppendLine("</ol>")
+            .AppendLine("</main></body></html>")
+            .ToString();
+    }
+
+    /// <summary>Writes <see cref="Index"/> of <paramref name="folder"/> to <see cref="IndexFileName"/> there; returns its path.</summary>
+    public static string WriteIndex(string folder, NotebookEdition? edition = null)
+    {
+        string path = Path.Combine(folder, IndexFileName);
+        File.WriteAllText(path, Index(folder, edition));
+        return path;
+    }
+
     /// <summary>Text for an HTML element: &amp;, &lt; and &gt; escaped, everything else as it is (WebUtility.HtmlEncode
     /// would also write · and é as numeric references).</summary>
     static string EscapeText(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");

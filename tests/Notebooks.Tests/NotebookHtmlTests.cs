@@ -54,6 +54,36 @@ public class NotebookHtmlTests
         Assert.Contains("<title>sample &lt;title&gt;</title>", Page(Markdown("## Only a second-level heading")));
     }
 
+    /// <summary>The contents page lists the folder's notebook pages in name order, each by its title, in the edition's
+    /// language; it does not list itself.</summary>
+    [Fact]
+    public void The_index_lists_the_folders_pages_by_title_in_order()
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "kd-index-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            File.WriteAllText(Path.Combine(folder, "02-temperature.html"), Page(Markdown("# 02 · Temperature & T")));
+            File.WriteAllText(Path.Combine(folder, "01-soft-and-hard-labels.html"), Page(Markdown("# 01 · Soft labels")));
+            File.WriteAllText(Path.Combine(folder, "notes.txt"), "not a page");
+            string index = File.ReadAllText(NotebookHtml.WriteIndex(folder));
+            int first = index.IndexOf("<li><a href=\"01-soft-and-hard-labels.html\">01 · Soft labels</a></li>", StringComparison.Ordinal);
+            int second = index.IndexOf("<li><a href=\"02-temperature.html\">02 · Temperature &amp; T</a></li>", StringComparison.Ordinal);
+            Assert.True(first > 0 && second > first, index);
+            Assert.Contains("<html lang=\"en\">", index);
+            Assert.DoesNotContain("notes.txt", index);
+
+            string again = NotebookHtml.Index(folder, NotebookEditions.TraditionalChinese); // index.html itself is not listed
+            Assert.DoesNotContain("index.html", again);
+            Assert.Contains("<html lang=\"zh-Hant-TW\">", again);
+            Assert.Contains("<h1>筆記本</h1>", again);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Fact]
     public void A_page_with_math_carries_katex_once_with_its_fonts_and_loads_nothing_from_the_network()
     {

@@ -63,6 +63,10 @@ public class NotebooksCommandTests(ITestOutputHelper output)
         Assert.Contains("<table", html);                                // the class-count DataFrame
         Assert.Contains("Not attempted yet: replace 0 with a call to KdEnvironment.Pick", html); // the exercise's stub
         Assert.DoesNotContain("class=\"nb-output nb-error\"", html);
+
+        // The folder's contents page names the notebook by its heading.
+        Assert.Contains($"wrote {Path.Combine(folder, "index.html")}", log);
+        Assert.Matches(@"<li><a href=""00-setup.html"">00 · Setup[^<]+</a></li>", File.ReadAllText(Path.Combine(folder, "index.html")));
     }
 
     /// <summary>A teacher's two ways to show the solutions: <c>solve</c> writes copies elsewhere whose library paths
