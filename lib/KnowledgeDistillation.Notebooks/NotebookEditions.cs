@@ -12,7 +12,8 @@ namespace KnowledgeDistillation.Notebooks;
 /// <param name="Subfolder">The edition's folder inside <c>notebooks/</c>; empty for English.</param>
 /// <param name="HtmlLanguage">The BCP 47 tag of its HTML pages' <c>&lt;html lang&gt;</c>: <c>en</c>, <c>zh-Hant-TW</c>.</param>
 /// <param name="DisplayName">The language's name in English, for messages.</param>
-public sealed record NotebookEdition(string Language, string Subfolder, string HtmlLanguage, string DisplayName)
+/// <param name="NotebooksTitle">"Notebooks" in the edition's language: the title of its HTML contents page.</param>
+public sealed record NotebookEdition(string Language, string Subfolder, string HtmlLanguage, string DisplayName, string NotebooksTitle)
 {
     /// <summary>True for a translation (an edition in a subfolder of <c>notebooks/</c>).</summary>
     public bool IsTranslation => Subfolder.Length > 0;
@@ -97,10 +98,10 @@ public static partial class NotebookEditions
     public const string NotebooksFolder = "notebooks";
 
     /// <summary>The English notebooks, in <c>notebooks/</c>: the originals.</summary>
-    public static NotebookEdition English { get; } = new("en", "", "en", "English");
+    public static NotebookEdition English { get; } = new("en", "", "en", "English", "Notebooks");
 
     /// <summary>The Traditional Chinese (Taiwan) notebooks, in <c>notebooks/zh-TW/</c>.</summary>
-    public static NotebookEdition TraditionalChinese { get; } = new("zh-TW", "zh-TW", "zh-Hant-TW", "Traditional Chinese (Taiwan)");
+    public static NotebookEdition TraditionalChinese { get; } = new("zh-TW", "zh-TW", "zh-Hant-TW", "Traditional Chinese (Taiwan)", "筆記本");
 
     /// <summary>Every edition, English first.</summary>
     public static IReadOnlyList<NotebookEdition> All { get; } = [English, TraditionalChinese];

@@ -263,14 +263,14 @@ public static partial class NotebookHtml
     /// A contents page for the notebook pages in <paramref name="folder"/> (each <c>NN-topic.html</c> but the index
     /// itself, in name order): a list of links, each named by its page's title (the notebook's heading, see
     /// <see cref="Render"/>), for a class handed a folder of pages. The page is in <paramref name="edition"/>'s language
-    /// (its <c>&lt;html lang&gt;</c> and its two words of heading), with the same fonts as the notebook pages.
+    /// (its <c>&lt;html lang&gt;</c> and its heading, <see cref="NotebookEdition.NotebooksTitle"/>), with the same fonts
+    /// as the notebook pages.
     /// </summary>
     public static string Index(string folder, NotebookEdition? edition = null)
     {
         ArgumentNullException.ThrowIfNull(folder);
         edition ??= NotebookEditions.English;
-        bool chinese = edition.IsTranslation;
-        string heading = chinese ? "筆記本" : "Notebooks";
+        string heading = edition.NotebooksTitle;
         var items = new StringBuilder();
         foreach (var page in Directory.GetFiles(folder, "*.html").Where(f => Path.GetFileName(f) != IndexFileName).Order(StringComparer.Ordinal))
         {

@@ -202,5 +202,5 @@ public partial class NotebookHygieneTests
 
     /// <summary>A markdown link or image: <c>](target)</c> or <c>](target "title")</c>.</summary>
     [GeneratedRegex(@"\]\((?<target>[^)\s]+)(\s+""[^""]*"")?\)")]
-    private static partial Regex MarkdownLink();
+    internal static partial Regex MarkdownLink();
 }

@@ -36,7 +36,7 @@ public partial class ReadmeTests
     {
         var anchors = Heading().Matches(Read("README.md")).Select(m => Anchor(m.Groups["title"].Value)).ToHashSet();
         var broken = new List<string>();
-        foreach (Match link in Link().Matches(Read(name)))
+        foreach (Match link in NotebookHygieneTests.MarkdownLink().Matches(Read(name)))
         {
             string target = link.Groups["target"].Value;
             if (Regex.IsMatch(target, "^[A-Za-z][A-Za-z0-9+.-]*:")) continue; // https:, mailto:
@@ -84,9 +84,6 @@ public partial class ReadmeTests
 
     [GeneratedRegex(@"^#{1,6} (?<title>.+)$", RegexOptions.Multiline)]
     private static partial Regex Heading();
-
-    [GeneratedRegex(@"\]\((?<target>[^)\s]+)\)")]
-    private static partial Regex Link();
 
     [GeneratedRegex(@"^```[a-z]*\n.*?\n```$", RegexOptions.Multiline | RegexOptions.Singleline)]
     private static partial Regex CodeBlock();

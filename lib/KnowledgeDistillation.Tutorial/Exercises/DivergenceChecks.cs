@@ -163,9 +163,9 @@ public static class DivergenceChecks
         ArgumentNullException.ThrowIfNull(fitFromLeft);
         string answer = (myPrediction ?? "").Trim();
         if (answer.Length == 0)
-            return new CheckResult(false, Say(
-                "Not attempted yet: write \"left\", \"right\" or \"both\" between the quotes, then run this cell again; it runs the fit only then.",
-                "尚未作答：在引號之間寫下 \"left\"、\"right\" 或 \"both\"（左、右或兩者），然後再執行一次這個儲存格；到那時它才會執行擬合。"));
+            return LearnerCode.NotAttempted(Say(
+                "write \"left\", \"right\" or \"both\" between the quotes, then run this cell again; it runs the fit only then.",
+                "在引號之間寫下 \"left\"、\"right\" 或 \"both\"（左、右或兩者），然後再執行一次這個儲存格；到那時它才會執行擬合。"));
         string? predicted = answer.ToLowerInvariant() switch
         {
             "left" or "左" => "left",

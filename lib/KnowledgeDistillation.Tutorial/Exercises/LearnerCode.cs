@@ -19,6 +19,12 @@ static class LearnerCode
     /// <summary>The start of a rejected answer's message: "Not yet: " (zh-TW "還不對：").</summary>
     public static string NotYet => Say("Not yet: ", "還不對：");
 
+    /// <summary>The start of the message on an answer still left as its stub: "Not attempted yet: " (zh-TW "尚未作答：").</summary>
+    public static string NotAttemptedYet => Say("Not attempted yet: ", "尚未作答：");
+
+    /// <summary>An answer still left as its stub: "Not attempted yet: " and what to do.</summary>
+    public static CheckResult NotAttempted(string message) => new(false, NotAttemptedYet + message);
+
     /// <summary>An accepted answer: "Correct: " and what was checked.</summary>
     public static CheckResult Pass(string message) => new(true, Correct + message);
 
@@ -32,9 +38,9 @@ static class LearnerCode
     {
         ArgumentNullException.ThrowIfNull(exception);
         return exception is NotImplementedException
-            ? new CheckResult(false, Say(
-                $"Not attempted yet: {function} still throws NotImplementedException. Replace that line with your code, run the cell, then run this check again.",
-                $"尚未作答：{Spaced(function)}仍然擲出 NotImplementedException。把那一行換成你的程式碼，執行儲存格，然後再執行一次這個檢查。"))
+            ? NotAttempted(Say(
+                $"{function} still throws NotImplementedException. Replace that line with your code, run the cell, then run this check again.",
+                $"{Spaced(function)}仍然擲出 NotImplementedException。把那一行換成你的程式碼，執行儲存格，然後再執行一次這個檢查。"))
             : Fail(Say($"{function} threw {exception.GetType().Name}: {exception.Message}{hint}",
                        $"{Spaced(function)}擲出了 {exception.GetType().Name}：{exception.Message}{hint}"));
     }

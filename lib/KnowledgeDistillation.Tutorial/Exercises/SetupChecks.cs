@@ -23,9 +23,9 @@ public static class SetupChecks
         int expected = quickMode ? QuickBatchSize : FullBatchSize, other = quickMode ? FullBatchSize : QuickBatchSize;
         string mode = quickMode ? Say("quick mode", "快速模式") : Say("a full run", "完整執行");
         if (batchSize == 0)
-            return new CheckResult(false, Say(
-                "Not attempted yet: replace 0 with a call to KdEnvironment.Pick, then run this cell again.",
-                "尚未作答：把 0 換成對 KdEnvironment.Pick 的呼叫，然後再執行一次這個儲存格。"));
+            return NotAttempted(Say(
+                "replace 0 with a call to KdEnvironment.Pick, then run this cell again.",
+                "把 0 換成對 KdEnvironment.Pick 的呼叫，然後再執行一次這個儲存格。"));
         if (batchSize == expected)
             return Pass(Say($"batch size {batchSize} in {mode}.", $"{mode}的批次大小是 {batchSize}。"));
         if (batchSize == other)
